@@ -24,3 +24,10 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="stacforge")
 def cli() -> None:
     """Build static STAC catalogs for EO ML datasets, and query big static catalogs fast."""
+
+
+from stacforge.datasets.commands import build_command  # noqa: E402
+from stacforge.samples.commands import sample_command  # noqa: E402
+
+cli.add_command(build_command)
+cli.add_command(sample_command)
