@@ -31,3 +31,20 @@ def realworld(shared: Path) -> Path:
 def runner() -> CliRunner:
     """A click test runner that keeps stderr apart from stdout."""
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def rapidai4eo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RapidAI4EO resource files (the corpus' native formats) for 120 made-up locations."""
+    from stacforge.samples.rapidai4eo import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("rapidai4eo-source"), locations=120, seed=0)
+
+
+@pytest.fixture(scope="session")
+def rapidai4eo_catalog(rapidai4eo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The RapidAI4EO catalog built from :func:`rapidai4eo_source`; its ``catalog.json``."""
+    from stacforge.builder import build
+
+    out = tmp_path_factory.mktemp("rapidai4eo-catalog") / "catalog"
+    return build("rapidai4eo", rapidai4eo_source, out).catalog

@@ -1,0 +1,34 @@
+# Two entry points: `make demo` (the main job on built-in sample data) and `make test`.
+# Both create .venv and install everything they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO := .demo
+
+.PHONY: demo test lint venv clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/stacforge sample rapidai4eo $(DEMO)/rapidai4eo --locations 500
+	$(BIN)/stacforge build rapidai4eo $(DEMO)/rapidai4eo catalogs/rapidai4eo --overwrite
+	$(BIN)/stacforge validate catalogs/rapidai4eo
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO) catalogs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,48 @@
+"""The command line: `stacforge ...` and the same group through the stactools `stac` plugin."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from stacforge.cli import cli
+
+
+def test_stac_plugin_mounts_the_same_commands() -> None:
+    stac = Path(sys.executable).with_name("stac")
+    result = subprocess.run(
+        [stac, "stacforge", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in cli.commands:
+        assert command in result.stdout
+
+
+def test_sample_then_build_then_refuse_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    source, out = tmp_path / "source", tmp_path / "catalog"
+    result = runner.invoke(cli, ["sample", "rapidai4eo", str(source), "--locations", "10"])
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(cli, ["build", "rapidai4eo", str(source), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "30 items" in result.stdout
+    assert (out / "catalog.json").is_file()
+
+    result = runner.invoke(cli, ["build", "rapidai4eo", str(source), str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {out}: already exists (use --overwrite to replace it)"
+    result = runner.invoke(cli, ["build", "rapidai4eo", str(source), str(out), "--overwrite"])
+    assert result.exit_code == 0, result.output
+
+
+def test_build_bad_input_is_one_line_on_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    runner.invoke(cli, ["sample", "rapidai4eo", str(source), "--locations", "5"])
+    (source / "rapidai4eo_labels.csv.gz").write_text("sample_id,clc_111\n")
+    result = runner.invoke(cli, ["build", "rapidai4eo", str(source), str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "rapidai4eo_labels.csv.gz: not a gzip file" in result.stderr
+    assert not (tmp_path / "out").exists()
