@@ -378,5 +378,7 @@ def _merge_item_assets(item_assets: dict[str, dict[str, Any]], assets: Mapping[s
         if known is None:
             item_assets[key] = {k: v for k, v in asset.items() if k != "href"}
             continue
+        if known.items() <= asset.items():  # the usual case, checked in C
+            continue
         for name in [n for n, v in known.items() if asset.get(n) != v]:
             del known[name]
