@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,8 +27,24 @@ def cli() -> None:
     """Build static STAC catalogs for EO ML datasets, and query big static catalogs fast."""
 
 
+@cli.command("serve")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+def serve_command(directory: Path, port: int) -> None:
+    """Serve the catalog (and sidecars) in DIRECTORY on loopback, with CORS, for STAC Browser."""
+    from stacforge.serve import serve
+
+    click.echo(
+        f"serving {directory} at http://127.0.0.1:{port}/catalog.json (Ctrl-C stops)", err=True
+    )
+    serve(directory, port=port)
+
+
 from stacforge.datasets.commands import build_command  # noqa: E402
 from stacforge.samples.commands import sample_command  # noqa: E402
 
 cli.add_command(build_command)
 cli.add_command(sample_command)
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,84 @@
+"""`stacforge serve`: static files on loopback with CORS and revalidation."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from stacforge.serve import create_app
+
+
+async def fetch_all(root: Path) -> dict[str, tuple[int, dict[str, str]]]:
+    server = TestServer(create_app(root), host="127.0.0.1")
+    await server.start_server()
+    results: dict[str, tuple[int, dict[str, str]]] = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(server.make_url("/catalog.json")) as r:
+                results["get"] = (r.status, dict(r.headers))
+            etag = results["get"][1]["Etag"]
+            async with session.get(
+                server.make_url("/catalog.json"), headers={"If-None-Match": etag}
+            ) as r:
+                results["revalidate"] = (r.status, dict(r.headers))
+            async with session.options(server.make_url("/catalog.json")) as r:
+                results["preflight"] = (r.status, dict(r.headers))
+            async with session.get(server.make_url("/index/items.parquet")) as r:
+                results["parquet"] = (r.status, dict(r.headers))
+            async with session.get(server.make_url("/../secret.txt")) as r:
+                results["escape"] = (r.status, dict(r.headers))
+    finally:
+        await server.close()
+    return results
+
+
+def test_serves_catalog_files_with_cors_and_etags(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    (root / "index").mkdir(parents=True)
+    (root / "catalog.json").write_text('{"type": "Catalog"}')
+    (root / "index" / "items.parquet").write_bytes(b"PAR1")
+    (tmp_path / "secret.txt").write_text("no")
+
+    results = asyncio.run(fetch_all(root))
+
+    status, headers = results["get"]
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert results["revalidate"][0] == 304
+    assert results["preflight"][0] == 204
+    assert results["preflight"][1]["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    assert results["parquet"][1]["Content-Type"] == "application/vnd.apache.parquet"
+    assert results["escape"][0] in (403, 404)
+
+
+def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
+    (tmp_path / "catalog.json").write_text('{"type": "Catalog"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "stacforge.cli", "serve", str(tmp_path), "--port", str(port)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        body = b""
+        for _ in range(100):  # bounded wait for start-up
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/catalog.json", timeout=2
+                ) as r:
+                    body = r.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b'{"type": "Catalog"}'
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
