@@ -1,0 +1,94 @@
+"""The crawler's on-disk HTTP cache: one file per URL, named by a hash of the URL.
+
+An entry is a one-line JSON header (the URL without credentials, ``ETag``, ``Last-Modified``,
+body length) followed by the body bytes. Entries are written atomically
+(temporary sibling, fsync, rename), so a crawl killed at any moment leaves either the old entry,
+the new one, or none. The file name is a SHA-256 of the URL, never a part of the URL, so no
+href can place a file outside the cache directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from stacforge.catalog.io import write_bytes_atomic
+from stacforge.crawl.hrefs import strip_userinfo
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """A cached response body and the validators to revalidate it with.
+
+    Attributes:
+        body: The response body, as received (after content decoding).
+        etag: The ``ETag`` response header, if any.
+        last_modified: The ``Last-Modified`` response header, if any.
+    """
+
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class ResponseCache:
+    """Response bodies on disk, keyed by request URL.
+
+    Args:
+        directory: Where the entries live; created on first write.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
+
+    def path(self, url: str) -> Path:
+        """The entry file for ``url``: ``<directory>/<2 hex>/<64 hex>``."""
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return self.directory / digest[:2] / digest
+
+    def get(self, url: str) -> CachedResponse | None:
+        """The entry for ``url``, or None if there is none or it is damaged (then it is removed)."""
+        path = self.path(url)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        entry = _decode(data)
+        if entry is None:
+            self.discard(url)
+        return entry
+
+    def put(self, url: str, response: CachedResponse) -> None:
+        """Stores ``response`` as the entry for ``url``, replacing any older one atomically."""
+        header = {
+            "url": strip_userinfo(url),
+            "etag": response.etag,
+            "last_modified": response.last_modified,
+            "length": len(response.body),
+        }
+        write_bytes_atomic(self.path(url), orjson.dumps(header) + b"\n" + response.body)
+
+    def discard(self, url: str) -> None:
+        """Removes the entry for ``url``, if there is one."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path(url).unlink()
+
+
+def _decode(data: bytes) -> CachedResponse | None:
+    line, newline, body = data.partition(b"\n")
+    try:
+        header = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not newline or not isinstance(header, dict) or header.get("length") != len(body):
+        return None
+    return CachedResponse(
+        body=body,
+        etag=header.get("etag"),
+        last_modified=header.get("last_modified"),
+    )

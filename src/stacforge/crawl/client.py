@@ -1,0 +1,237 @@
+"""The crawler's HTTP client: one pooled session, retries with backoff, the on-disk cache."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, NamedTuple
+
+import aiohttp
+
+from stacforge import __version__
+from stacforge.crawl.cache import CachedResponse, ResponseCache
+from stacforge.crawl.documents import Document, FetchError, parse_json
+from stacforge.crawl.report import CrawlReport
+from stacforge.errors import StacforgeError
+
+_CHUNK_SIZE = 1 << 16
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before repeating a failed request.
+
+    Timeouts, connection errors, 429, 5xx and truncated or invalid JSON bodies are retried; other
+    statuses (404, 403...) are not.
+
+    Attributes:
+        retries: How many times a request is repeated before the document counts as failed.
+        backoff: Seconds before the first retry; doubled for each further one, with jitter.
+        max_delay: The longest wait, also when a server's ``Retry-After`` asks for more.
+    """
+
+    retries: int = 4
+    backoff: float = 0.5
+    max_delay: float = 60.0
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (from 1), honouring ``Retry-After``."""
+        ceiling = self.backoff * 2 ** (retry - 1)
+        # Jitter keeps requests that failed together from being retried together.
+        wait = random.uniform(ceiling / 2, ceiling)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return min(wait, self.max_delay)
+
+
+class _CacheHit(NamedTuple):
+    entry: CachedResponse
+    data: dict[str, Any]
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class HttpClient:
+    """Fetches JSON documents over HTTP, through the cache, with bounded connections.
+
+    A cached entry is revalidated with ``If-None-Match`` / ``If-Modified-Since`` and reused on
+    ``304``; a body is cached only once it parsed as a JSON object. Use as an async context
+    manager (it owns one ``aiohttp`` session).
+
+    Args:
+        report: Where requests, retries, bytes and revalidations are counted.
+        cache: The on-disk cache, or None to cache nothing.
+        connections: The most connections open at once.
+        retry: When to retry and how long to wait.
+        timeout: Seconds to wait to connect, and for each read of the response.
+        max_bytes: The largest body accepted; bigger responses fail without retry.
+        offline: Answer from the cache only; a URL not in it fails.
+    """
+
+    def __init__(
+        self,
+        report: CrawlReport,
+        *,
+        cache: ResponseCache | None = None,
+        connections: int = 64,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 30.0,
+        max_bytes: int = 64 << 20,
+        offline: bool = False,
+    ):
+        self._report = report
+        self._cache = cache
+        self._connections = connections
+        self._retry = retry
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._offline = offline
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HttpClient:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._connections),
+            timeout=aiohttp.ClientTimeout(sock_connect=self._timeout, sock_read=self._timeout),
+            headers={"User-Agent": f"stacforge/{__version__}"},
+            trust_env=True,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(self, url: str) -> Document:
+        """Fetches and parses the JSON object at ``url``.
+
+        Raises:
+            FetchError: The document could not be read after all retries, the server answered
+                with a status that is not retried, or (offline) it is not in the cache.
+        """
+        cached = await self._cached(url)
+        if self._offline:
+            if cached is None:
+                raise FetchError(url, "not in the cache (offline)")
+            self._report.from_cache += 1
+            return Document(url, cached.data)
+        retry = 0
+        while True:
+            try:
+                return await self._request(url, cached)
+            except _Retryable as error:
+                if retry == self._retry.retries:
+                    tried = f" (after {retry} retries)" if retry else ""
+                    raise FetchError(url, error.reason + tried) from error
+                retry += 1
+                self._report.retries += 1
+                await asyncio.sleep(self._retry.delay(retry, error.retry_after))
+
+    async def _cached(self, url: str) -> _CacheHit | None:
+        if self._cache is None:
+            return None
+        entry = await asyncio.to_thread(self._cache.get, url)
+        if entry is None:
+            return None
+        try:
+            return _CacheHit(entry, parse_json(entry.body))
+        except ValueError:
+            await asyncio.to_thread(self._cache.discard, url)
+            return None
+
+    async def _request(self, url: str, cached: _CacheHit | None) -> Document:
+        assert self._session is not None, "HttpClient is used outside `async with`"
+        headers = {}
+        if cached is not None:
+            if cached.entry.etag:
+                headers["If-None-Match"] = cached.entry.etag
+            if cached.entry.last_modified:
+                headers["If-Modified-Since"] = cached.entry.last_modified
+        self._report.requests += 1
+        try:
+            async with self._session.get(url, headers=headers) as response:
+                if response.status == 304 and cached is not None:
+                    self._report.not_modified += 1
+                    return Document(url, cached.data)
+                if response.status == 429 or response.status >= 500:
+                    retry_after = _seconds_until(response.headers.get("Retry-After"))
+                    raise _Retryable(f"HTTP {response.status}", retry_after)
+                if not 200 <= response.status < 300:
+                    raise FetchError(url, f"HTTP {response.status} {response.reason or ''}".strip())
+                body = await self._read_body(url, response)
+                fresh = CachedResponse(
+                    body, response.headers.get("ETag"), response.headers.get("Last-Modified")
+                )
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+            raise _Retryable(_describe(error)) from error
+        except aiohttp.ClientError as error:
+            raise FetchError(url, _describe(error)) from error
+        try:
+            data = parse_json(fresh.body)
+        except ValueError as error:
+            raise _Retryable(f"invalid JSON ({error})") from error
+        if self._cache is not None:
+            await self._store(url, fresh)
+        return Document(url, data)
+
+    async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self._max_bytes:
+            raise FetchError(url, f"response of {declared} bytes exceeds the size limit")
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK_SIZE):
+            body += chunk
+            self._report.bytes_downloaded += len(chunk)
+            if len(body) > self._max_bytes:
+                raise FetchError(url, f"response exceeds the {self._max_bytes} byte size limit")
+        return bytes(body)
+
+    async def _store(self, url: str, response: CachedResponse) -> None:
+        assert self._cache is not None
+        try:
+            await asyncio.to_thread(self._cache.put, url, response)
+        except OSError as error:
+            where = self._cache.path(url)
+            raise StacforgeError(f"{where}: cannot write the cache ({error})") from error
+
+
+def _seconds_until(retry_after: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay seconds or an HTTP date."""
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _describe(error: BaseException) -> str:
+    """A few words about a network error, never the URL (it may hold credentials)."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return "body cut short"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"cannot connect ({error.os_error.strerror or error.os_error})"
+    return type(error).__name__
