@@ -17,6 +17,8 @@ import orjson
 import pytest
 from aiohttp import encode_basic_auth, hdrs, web
 
+from stacforge.crawl import CrawlOptions, RetryPolicy
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -180,6 +182,12 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CatalogServ
             return stack.enter_context(running(CatalogServer(root, **settings)))
 
         yield start
+
+
+@pytest.fixture
+def quick() -> CrawlOptions:
+    """Crawl options with short waits, so retries cost milliseconds."""
+    return CrawlOptions(concurrency=8, retry=RetryPolicy(retries=3, backoff=0.01), timeout=5.0)
 
 
 @dataclass

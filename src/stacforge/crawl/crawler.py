@@ -1,0 +1,252 @@
+"""The breadth-first crawl of a static STAC catalog, over HTTP or on local disk."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from stacforge.crawl.cache import ResponseCache
+from stacforge.crawl.client import HttpClient, RetryPolicy
+from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
+from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
+from stacforge.crawl.normalize import normalize_item
+from stacforge.crawl.report import CrawlReport, Problem
+from stacforge.errors import InputError, StacforgeError
+
+ItemSink = Callable[[dict[str, Any], str], None]
+"""Receives each crawled item and its absolute href (URL without credentials, or file path)."""
+
+ProgressCallback = Callable[[CrawlReport], None]
+"""Called with the running report after each document."""
+
+_FOLLOWED_RELS = frozenset({"child", "item"})
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """How to crawl.
+
+    Attributes:
+        concurrency: Documents fetched (or read from disk) at once.
+        retry: When to retry a failed request and how long to wait.
+        timeout: Seconds to wait to connect, and for each read of a response.
+        max_bytes: The largest response accepted.
+        offline: Answer HTTP requests from the cache only.
+        collections: Index only items inside collections with these ids (at any depth; the
+            sub-collections of a chosen collection count as chosen). None indexes every item.
+        max_depth: Follow links at most this many hops from the start (0: the start only).
+    """
+
+    concurrency: int = 64
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = 30.0
+    max_bytes: int = 64 << 20
+    offline: bool = False
+    collections: Collection[str] | None = None
+    max_depth: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+
+
+class _Link(NamedTuple):
+    """A document waiting to be read, and what the crawl knows about it from its parent."""
+
+    href: str
+    depth: int
+    collection: str | None
+    """The id of the collection that links it, given to items that name none."""
+    chosen: bool
+    """Whether it lies inside a collection chosen by ``CrawlOptions.collections``."""
+
+
+class Crawler:
+    """Reads a catalog tree breadth-first, ``concurrency`` documents at a time.
+
+    Every href is read once, so cycles and duplicate links are harmless. ``child`` and ``item``
+    links are followed; from documents read over HTTP only to ``http(s)`` URLs. A document that
+    cannot be read is recorded in the report and its subtree skipped; the crawl goes on.
+
+    Args:
+        on_item: Receives each item (normalised, see :func:`normalize_item`) and its href.
+            An :class:`InputError` it raises rejects that item only; other errors end the crawl.
+        cache: The HTTP response cache, or None.
+        options: How to crawl.
+        progress: Called with the running report after each document.
+
+    Raises:
+        StacforgeError: ``options.offline`` without a cache.
+    """
+
+    def __init__(
+        self,
+        on_item: ItemSink | None = None,
+        *,
+        cache: ResponseCache | None = None,
+        options: CrawlOptions = CrawlOptions(),
+        progress: ProgressCallback | None = None,
+    ):
+        if options.offline and cache is None:
+            raise StacforgeError("an offline crawl needs a cache to answer from")
+        self.report = CrawlReport()
+        self._on_item = on_item
+        self._cache = cache
+        self._options = options
+        self._progress = progress
+        self._queue: asyncio.Queue[_Link] = asyncio.Queue()
+        self._seen: set[str] = set()
+
+    async def run(self, href: str | os.PathLike[str]) -> CrawlReport:
+        """Crawls from ``href`` (a catalog, collection or item) and returns the report."""
+        started = time.monotonic()
+        self._enqueue(start_href(href), 0, None, self._options.collections is None)
+        client = HttpClient(
+            self.report,
+            cache=self._cache,
+            connections=self._options.concurrency,
+            retry=self._options.retry,
+            timeout=self._options.timeout,
+            max_bytes=self._options.max_bytes,
+            offline=self._options.offline,
+        )
+        async with client:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    workers = [
+                        group.create_task(self._work(client))
+                        for _ in range(self._options.concurrency)
+                    ]
+                    await self._queue.join()
+                    for worker in workers:
+                        worker.cancel()
+            except BaseExceptionGroup as errors:
+                # A worker only fails on an error that ends the crawl: raise it as itself.
+                raise errors.exceptions[0] from None
+        self.report.elapsed = time.monotonic() - started
+        return self.report
+
+    async def _work(self, client: HttpClient) -> None:
+        while True:
+            link = await self._queue.get()
+            try:
+                await self._visit(link, client)
+            finally:
+                self._queue.task_done()
+
+    async def _visit(self, link: _Link, client: HttpClient) -> None:
+        try:
+            if is_http(link.href):
+                document = await client.fetch(link.href)
+            else:
+                document = await read_local(link.href)
+        except FetchError as error:
+            self.report.failures.append(Problem(error.href, error.reason))
+        else:
+            self.report.documents += 1
+            kind = stac_type(document.data)
+            if kind == "Feature":
+                self._index_item(document, link)
+            elif kind is None:
+                self._warn(document.href, "not a STAC catalog, collection or item; skipped")
+            else:
+                self._follow_links(document, kind, link)
+        if self._progress is not None:
+            self._progress(self.report)
+
+    def _follow_links(self, document: Document, kind: StacType, link: _Link) -> None:
+        data = document.data
+        depth = link.depth + 1
+        if self._options.max_depth is not None and depth > self._options.max_depth:
+            return
+        collection = data.get("id") if kind == "Collection" else None
+        chosen = link.chosen or (
+            collection is not None and collection in (self._options.collections or ())
+        )
+        links = data.get("links")
+        for entry in links if isinstance(links, list) else ():
+            if not isinstance(entry, dict) or entry.get("rel") not in _FOLLOWED_RELS:
+                continue
+            href = entry.get("href")
+            if not isinstance(href, str):
+                self._warn(document.href, f"{entry['rel']} link without an href; skipped")
+                continue
+            # Outside the chosen collections only child links can lead into one.
+            if entry["rel"] == "item" and not chosen:
+                continue
+            target = resolve(href, document.href)
+            if target is None:
+                self._warn(document.href, f"{entry['rel']} link to {redact(href)} not followed")
+                continue
+            self._enqueue(target, depth, collection, chosen)
+
+    def _enqueue(self, href: str, depth: int, collection: str | None, chosen: bool) -> None:
+        if href not in self._seen:
+            self._seen.add(href)
+            self._queue.put_nowait(_Link(href, depth, collection, chosen))
+
+    def _index_item(self, document: Document, link: _Link) -> None:
+        if not link.chosen:
+            return
+        try:
+            notes = normalize_item(document.data, collection=link.collection)
+        except ValueError as error:
+            self._warn(document.href, f"item not indexed: {error}")
+            return
+        for note in notes:
+            self._warn(document.href, note)
+        if self._on_item is not None:
+            try:
+                self._on_item(document.data, strip_userinfo(document.href))
+            except InputError as error:
+                self._warn(document.href, f"item not indexed: {error.message}")
+                return
+        self.report.items += 1
+
+    def _warn(self, href: str, message: str) -> None:
+        self.report.warnings.append(Problem(redact(href), message))
+
+
+async def crawl_async(
+    href: str | os.PathLike[str],
+    on_item: ItemSink | None = None,
+    *,
+    cache: str | os.PathLike[str] | None = None,
+    options: CrawlOptions = CrawlOptions(),
+    progress: ProgressCallback | None = None,
+) -> CrawlReport:
+    """Crawls the static catalog at ``href`` and hands every item to ``on_item``.
+
+    Args:
+        href: An ``http(s)`` URL or a local path of a catalog, collection or item.
+        on_item: Receives each item dict and its absolute href; None only counts them.
+        cache: Directory of the HTTP response cache; None caches nothing.
+        options: Concurrency, retries, limits, and which part of the tree to crawl.
+        progress: Called with the running report after each document.
+
+    Returns:
+        The report; ``report.failures`` lists every document that could not be read.
+    """
+    crawler = Crawler(
+        on_item,
+        cache=None if cache is None else ResponseCache(cache),
+        options=options,
+        progress=progress,
+    )
+    return await crawler.run(href)
+
+
+def crawl(
+    href: str | os.PathLike[str],
+    on_item: ItemSink | None = None,
+    *,
+    cache: str | os.PathLike[str] | None = None,
+    options: CrawlOptions = CrawlOptions(),
+    progress: ProgressCallback | None = None,
+) -> CrawlReport:
+    """Runs :func:`crawl_async` to completion in a new event loop; see there."""
+    return asyncio.run(crawl_async(href, on_item, cache=cache, options=options, progress=progress))
