@@ -1,0 +1,203 @@
+"""Reading sidecar indexes: opening index directories, turning rows back into item dicts.
+
+:func:`read_items` reads any stac-geoparquet file (a stacforge sidecar's ``items.parquet`` or
+another tool's collection mirror); :class:`Sidecar` is one stacforge index directory with its
+derived tables, as searches use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import tempfile
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from stac_geoparquet.arrow import stac_table_to_items
+
+from stacforge.catalog.model import Item
+from stacforge.errors import InputError
+from stacforge.index import hrefs, layout
+
+_ALWAYS_KEPT = frozenset({"datetime"})
+"""Properties kept even when null: STAC requires ``datetime`` (null with a time range)."""
+_TIMESTAMPS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
+"""Properties stac-geoparquet stores as timestamps and formats with microseconds."""
+
+
+def read_items(
+    source: str | os.PathLike[str] | IO[bytes], *, base: str | None = None
+) -> Iterator[Item]:
+    """Yields the items of a sidecar or of any stac-geoparquet file, as STAC item dicts.
+
+    Rows are read one row group at a time, so memory stays bounded. Each item's ``self`` link
+    (which a stacforge sidecar stores relative to its directory) is made absolute.
+
+    Args:
+        source: An index directory, a stac-geoparquet file path, an ``http(s)`` URL of one, or
+            an open binary file (e.g. a downloaded body in :class:`io.BytesIO`).
+        base: Where ``source`` lives, when it is an open file: the URL or path of the
+            Parquet file, against which ``self`` hrefs resolve.
+
+    Raises:
+        InputError: ``source`` is not a readable stac-geoparquet file.
+    """
+    if isinstance(source, str) and hrefs.is_url(source):
+        with _downloaded(source) as local:
+            yield from read_items(local, base=source)
+        return
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            path = path / layout.ITEMS_FILE
+        base = path.resolve().as_posix()
+        source = str(path)
+    where = base or "<stream>"
+    try:
+        parquet = pq.ParquetFile(source)
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(where, f"not a readable Parquet file ({error})") from None
+    for group in range(parquet.metadata.num_row_groups):
+        yield from item_dicts(parquet.read_row_group(group), base)
+
+
+def item_dicts(table: pa.Table, base: str | None) -> Iterator[Item]:
+    """Turns stac-geoparquet rows back into STAC item dicts.
+
+    The union schema of a Parquet file gives every row every column, so fields an item never
+    had come back as nulls; they are dropped (see :func:`_without_nulls`). ``self`` hrefs are
+    resolved against ``base``, the location of the Parquet file.
+    """
+    if not table.num_rows:
+        return
+    for item in stac_table_to_items(table):
+        item = _without_nulls(item)
+        if base is not None:
+            for link in item["links"]:
+                if link.get("rel") == "self":
+                    link["href"] = hrefs.join(base, link["href"])
+        yield item
+
+
+def _without_nulls(item: dict[str, Any]) -> Item:
+    """Drops the null fields that only the table's union schema put there.
+
+    A null property is kept when STAC requires it (``datetime``) or when another property of
+    the same extension prefix is set (``label:properties`` is null on raster label items); nulls
+    inside assets and links are dropped.
+    """
+    properties = item.get("properties") or {}
+    prefixes = {
+        name.partition(":")[0]
+        for name, value in properties.items()
+        if value is not None and ":" in name
+    }
+    item["properties"] = {
+        name: value
+        for name, value in properties.items()
+        if value is not None
+        or name in _ALWAYS_KEPT
+        or (":" in name and name.partition(":")[0] in prefixes)
+    }
+    for name in _TIMESTAMPS:
+        value = item["properties"].get(name)
+        if isinstance(value, str) and value.endswith(".000000Z"):
+            item["properties"][name] = value[: -len(".000000Z")] + "Z"
+    item["links"] = [_compact(link) for link in item.get("links") or ()]
+    item["assets"] = {key: _compact(asset) for key, asset in (item.get("assets") or {}).items()}
+    if item.get("collection") is None:
+        item.pop("collection", None)
+    item.setdefault("type", "Feature")
+    if item.get("stac_extensions") is None:
+        item["stac_extensions"] = []
+    return item
+
+
+def _compact(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in obj.items() if value is not None}
+
+
+@contextlib.contextmanager
+def _downloaded(url: str) -> Iterator[Path]:
+    """A temporary local copy of the file at ``url``."""
+    with tempfile.TemporaryDirectory(prefix="stacforge-mirror-") as folder:
+        path = Path(folder) / layout.ITEMS_FILE
+        try:
+            with urllib.request.urlopen(url) as response, path.open("wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+        except OSError as error:
+            raise InputError(url, f"cannot download ({error})") from None
+        yield path
+
+
+class Sidecar:
+    """One stacforge index directory on local disk, opened for searching.
+
+    Files are opened on first use, so a search that needs only ``search.parquet`` never parses
+    the (wide) footer of ``items.parquet``.
+
+    Args:
+        directory: The index directory.
+
+    Raises:
+        InputError: ``directory`` has no stacforge manifest or misses one of its files.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory).resolve()
+        manifest_path = self.directory / layout.MANIFEST_FILE
+        try:
+            self.manifest: dict[str, Any] = orjson.loads(manifest_path.read_bytes())
+        except FileNotFoundError:
+            raise InputError(
+                self.directory, f"not a stacforge index (no {layout.MANIFEST_FILE})"
+            ) from None
+        except orjson.JSONDecodeError as error:
+            raise InputError(manifest_path, f"invalid JSON ({error})") from None
+        for name in (layout.ITEMS_FILE, layout.SEARCH_FILE, layout.ASSETS_FILE, layout.LABELS_FILE):
+            if not (self.directory / name).is_file():
+                raise InputError(self.directory, f"incomplete index: {name} is missing")
+        self.base = hrefs.directory_base(self.directory.as_posix())
+
+    def __repr__(self) -> str:
+        return f"Sidecar({str(self.directory)!r})"
+
+    @property
+    def count(self) -> int:
+        """Number of items."""
+        return int(self.manifest["items"])
+
+    @functools.cached_property
+    def items(self) -> pq.ParquetFile:
+        return self._open(layout.ITEMS_FILE)
+
+    @functools.cached_property
+    def search(self) -> pq.ParquetFile:
+        return self._open(layout.SEARCH_FILE)
+
+    @functools.cached_property
+    def assets(self) -> pq.ParquetFile:
+        return self._open(layout.ASSETS_FILE)
+
+    @functools.cached_property
+    def labels(self) -> pq.ParquetFile:
+        return self._open(layout.LABELS_FILE)
+
+    def absolute(self, href: str) -> str:
+        """An href stored in the index (relative to its directory) as an absolute one."""
+        return hrefs.join(self.base, href)
+
+    def _open(self, name: str) -> pq.ParquetFile:
+        try:
+            return pq.ParquetFile(self.directory / name)
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(
+                self.directory / name, f"not a readable Parquet file ({error})"
+            ) from None

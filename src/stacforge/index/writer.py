@@ -1,0 +1,571 @@
+"""Streams items into a sidecar index directory (see :mod:`stacforge.index.layout`).
+
+Memory stays bounded however many items arrive: item dicts are converted to Arrow (with
+stac-geoparquet's batch conversion) about a hundred at a time; converted rows pile up to a
+memory budget, are sorted by their Hilbert key and spilled as a sorted run;
+:meth:`IndexWriter.close` merges the runs, streaming, into the final files. Rows are sorted
+along a Hilbert curve of their footprint centres so that each row group covers a compact area
+and its ``bbox`` statistics let a spatial search skip the rest."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
+import shapely.geometry
+from stac_geoparquet.arrow import to_parquet
+
+# stac-geoparquet's public conversion deep-copies every item dict first, which costs five times
+# the conversion itself for items with hundreds of assets; the writer already works on copies,
+# so it converts geometries to WKB itself and hands the rows to the same batch class.
+from stac_geoparquet.arrow._batch import StacJsonBatch
+
+from stacforge import __version__
+from stacforge.catalog.io import atomic_directory, write_json_atomic
+from stacforge.catalog.model import Item
+from stacforge.errors import InputError, StacforgeError
+from stacforge.index import hrefs, layout, tables
+from stacforge.index.hilbert import ORDER, hilbert_keys
+
+_KEY: Final = "__stacforge_key"
+_SEQ: Final = "__stacforge_seq"
+_HELPERS: Final = (_KEY, _SEQ, tables.HREF, tables.SOURCES)
+
+_CONVERT_EVERY: Final = 128
+"""Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
+_ROW_GROUP_ROWS: Final = (128, 65_536)
+_ASSET_ROW_GROUP: Final = 65_536
+_RUN_READ_ROWS: Final = 64
+_ITEM_STATISTICS: Final = (
+    "id",
+    "collection",
+    "datetime",
+    "start_datetime",
+    "end_datetime",
+    *(f"bbox.{name}" for name in layout.BBOX.names),
+)
+
+
+class IndexWriter:
+    """Writes the sidecar index of a stream of items into ``directory``, atomically.
+
+    Use it as a context manager: leaving the block normally calls :meth:`close`; an exception
+    removes everything written so far and leaves ``directory`` as it was.
+
+    Args:
+        directory: The index directory to create (its files are listed in
+            :mod:`stacforge.index.layout`).
+        source: The catalog the items come from, recorded in the manifest.
+        overwrite: Replace an existing ``directory`` (only once the new index is complete).
+        memory_limit: Bytes of converted rows held before a sorted run is spilled to disk.
+        row_group_bytes: Target size of an ``items.parquet`` row group before compression
+            (between 128 and 65,536 rows); smaller groups prune finer but make a larger footer.
+
+    Raises:
+        StacforgeError: ``directory`` exists (and is not empty) without ``overwrite``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        source: str | None = None,
+        overwrite: bool = False,
+        memory_limit: int = 256 << 20,
+        row_group_bytes: int = 64 << 20,
+    ) -> None:
+        self._directory = Path(directory)
+        self._source = source
+        self._memory_limit = memory_limit
+        self._row_group_bytes = row_group_bytes
+        self._output = atomic_directory(self._directory, overwrite=overwrite)
+        self._tmp = self._output.__enter__()
+        self._base = hrefs.directory_base(self._directory.resolve().as_posix())
+        self._pending: list[Item] = []
+        self._pending_hrefs: list[str | None] = []
+        self._pending_sources: list[list[str]] = []
+        self._converted: list[pa.Table] = []
+        self._converted_bytes = 0
+        self._runs: list[Path] = []
+        self._count = 0
+        self._row_bytes = 0
+        self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            if not self._closed:
+                self.close()
+        else:
+            self.abort(exc)
+
+    def add(self, item: Item, href: str | None = None) -> None:
+        """Adds one item.
+
+        Args:
+            item: A STAC item dict; it is not modified.
+            href: Where the item's JSON lives: a path relative to the index directory (such as
+                ``../33N/16E-243N/<id>/<id>.json``), an absolute path or a URL. It becomes the
+                item's ``self`` link, against which its relative links resolve.
+
+        Raises:
+            InputError: The item cannot be indexed (no id, no geometry, malformed fields).
+        """
+        if self._closed:
+            raise StacforgeError("index writer already closed")
+        row, sources = _prepared(item, href)
+        self._pending.append(row)
+        self._pending_hrefs.append(href)
+        self._pending_sources.append(sources)
+        self._count += 1
+        if len(self._pending) >= _CONVERT_EVERY:
+            self._convert()
+
+    def close(self) -> dict[str, Any]:
+        """Sorts and writes every file, then moves the directory into place.
+
+        Returns:
+            The manifest (also written as ``manifest.json``).
+        """
+        if self._closed:
+            raise StacforgeError("index writer already closed")
+        self._closed = True
+        try:
+            self._convert()
+            manifest = self._write()
+            shutil.rmtree(self._tmp / ".runs", ignore_errors=True)
+            write_json_atomic(self._tmp / layout.MANIFEST_FILE, manifest)
+        except BaseException as error:
+            self._output.__exit__(type(error), error, error.__traceback__)
+            raise
+        self._output.__exit__(None, None, None)
+        return manifest
+
+    def abort(self, error: BaseException | None = None) -> None:
+        """Removes everything written so far; ``directory`` is left as it was."""
+        if self._closed:
+            return
+        self._closed = True
+        error = error or StacforgeError("index writer aborted")
+        with contextlib.suppress(BaseException):
+            self._output.__exit__(type(error), error, error.__traceback__)
+
+    def _convert(self) -> None:
+        """Converts the pending item dicts to one Arrow table (and spills when over budget)."""
+        if not self._pending:
+            return
+        rows, item_hrefs, sources = self._pending, self._pending_hrefs, self._pending_sources
+        self._pending, self._pending_hrefs, self._pending_sources = [], [], []
+        try:
+            table = _stac_arrow(rows)
+        except (pa.ArrowException, ValueError, TypeError, KeyError) as error:
+            raise _first_bad_item(rows, item_hrefs, error) from error
+        bounds = tables.footprint_bounds(table["geometry"])
+        centre = np.nan_to_num((bounds[:, :2] + bounds[:, 2:]) / 2)
+        first = self._count - len(rows)
+        table = table.set_column(
+            table.schema.get_field_index("bbox"), "bbox", table["bbox"].cast(layout.BBOX)
+        )
+        table = (
+            table.append_column(_KEY, pa.array(hilbert_keys(centre[:, 0], centre[:, 1])))
+            .append_column(_SEQ, pa.array(np.arange(first, first + len(rows)), pa.int64()))
+            .append_column(tables.HREF, pa.array(item_hrefs, pa.string()))
+            .append_column(tables.SOURCES, pa.array(sources, pa.list_(pa.string())))
+        )
+        self._converted.append(table)
+        self._converted_bytes += table.nbytes
+        self._row_bytes += table.nbytes
+        if self._converted_bytes >= self._memory_limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Writes the converted rows, sorted, as one run on disk."""
+        run = _sorted(_concat(self._converted, self._directory))
+        self._converted, self._converted_bytes = [], 0
+        folder = self._tmp / ".runs"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{len(self._runs):05d}.parquet"
+        pq.write_table(run, path, row_group_size=_RUN_READ_ROWS * 4, compression="lz4")
+        self._runs.append(path)
+
+    def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
+        """All rows in final order, ``rows_per_chunk`` at a time (a k-way merge of the runs)."""
+        if not self._runs:
+            if self._converted:
+                table = _sorted(_concat(self._converted, self._directory))
+                self._converted = []
+                yield from (
+                    table.slice(start, rows_per_chunk)
+                    for start in range(0, table.num_rows, rows_per_chunk)
+                )
+            return
+        if self._converted:
+            self._spill()
+        schema = _unified([pq.read_schema(run) for run in self._runs], self._directory)
+        keys = [pq.read_table(run, columns=[_KEY, _SEQ]) for run in self._runs]
+        run_of = np.repeat(np.arange(len(keys)), [k.num_rows for k in keys])
+        order = np.lexsort(
+            (
+                np.concatenate([k[_SEQ].to_numpy() for k in keys]),
+                np.concatenate([k[_KEY].to_numpy() for k in keys]),
+            )
+        )
+        runs_in_order = run_of[order]
+        del keys, run_of, order
+        streams = [_RunReader(run) for run in self._runs]
+        for start in range(0, len(runs_in_order), rows_per_chunk):
+            wanted = np.bincount(
+                runs_in_order[start : start + rows_per_chunk], minlength=len(streams)
+            )
+            parts = [streams[r].take(int(n)) for r, n in enumerate(wanted) if n]
+            yield _sorted(_concat(parts, self._directory, schema))
+
+    def _write(self) -> dict[str, Any]:
+        """Writes the four Parquet files from the merged rows; returns the manifest."""
+        rows_per_chunk = _rows_per_group(self._row_group_bytes, self._row_bytes, self._count)
+        summary = _Summary()
+        tmp = self._tmp
+        chunks = self._sorted_chunks(rows_per_chunk)
+        first_chunk = next(chunks, None)
+        if first_chunk is None:
+            items_schema = _EMPTY_ITEMS_SCHEMA
+        else:
+            items_schema = first_chunk.schema
+            for helper in _HELPERS:
+                items_schema = items_schema.remove(items_schema.get_field_index(helper))
+        side_writers = {
+            name: pq.ParquetWriter(
+                tmp / name,
+                schema,
+                compression="zstd",
+                write_statistics=layout.STATISTICS_COLUMNS[name],
+            )
+            for name, schema in (
+                (layout.SEARCH_FILE, layout.SEARCH_SCHEMA),
+                (layout.ASSETS_FILE, layout.ASSETS_SCHEMA),
+                (layout.LABELS_FILE, layout.LABELS_SCHEMA),
+            )
+        }
+
+        failures: list[BaseException] = []
+
+        def item_batches() -> Iterator[pa.RecordBatch]:
+            first_row = 0
+            try:
+                for chunk in _chained(first_chunk, chunks):
+                    search = tables.search_table(chunk)
+                    assets = tables.asset_table(chunk, first_row)
+                    labels = tables.label_table(chunk, first_row)
+                    side_writers[layout.SEARCH_FILE].write_table(search)
+                    side_writers[layout.ASSETS_FILE].write_table(assets, _ASSET_ROW_GROUP)
+                    side_writers[layout.LABELS_FILE].write_table(labels, _ASSET_ROW_GROUP)
+                    summary.add(search, assets.num_rows, labels)
+                    first_row += chunk.num_rows
+                    yield from (
+                        chunk.drop_columns(list(_HELPERS))
+                        .combine_chunks()
+                        .to_batches(max_chunksize=chunk.num_rows or None)
+                    )
+            except BaseException as error:
+                # pyarrow reports an error in a batch source as ArrowInvalid; keep the original.
+                failures.append(error)
+                raise
+
+        with contextlib.ExitStack() as stack:
+            for writer in side_writers.values():
+                stack.enter_context(writer)
+            try:
+                to_parquet(
+                    pa.RecordBatchReader.from_batches(items_schema, item_batches()),
+                    tmp / layout.ITEMS_FILE,
+                    compression="zstd",
+                    write_statistics=[
+                        name for name in _ITEM_STATISTICS if _has_column(items_schema, name)
+                    ],
+                )
+            except pa.ArrowException:
+                if failures:
+                    raise failures[0] from None
+                raise
+        return summary.manifest(source=self._source, rows_per_group=rows_per_chunk)
+
+
+_EMPTY_ITEMS_SCHEMA: Final = pa.schema(
+    [
+        ("type", pa.string()),
+        ("stac_version", pa.string()),
+        ("stac_extensions", pa.list_(pa.string())),
+        ("id", pa.string()),
+        ("geometry", pa.binary()),
+        ("bbox", layout.BBOX),
+        ("links", pa.list_(pa.struct([("rel", pa.string()), ("href", pa.string())]))),
+        ("collection", pa.string()),
+        ("datetime", layout.TIMESTAMP),
+    ]
+)
+"""The items file of an index without items still has the stac-geoparquet core columns."""
+
+
+class _Summary:
+    """Counts and extents gathered while the final rows stream past."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.assets = 0
+        self.label_rows = 0
+        self.collections: dict[str, dict[str, Any]] = {}
+        self.overall: dict[str, Any] = {"items": 0}
+        self.classes: dict[str, int] = {}
+
+    def add(self, search: pa.Table, assets: int, labels: pa.Table) -> None:
+        self.items += search.num_rows
+        self.assets += assets
+        self.label_rows += labels.num_rows
+        _fold(self.overall, search)
+        for collection in pc.unique(search["collection"]).to_pylist():
+            if collection is not None:
+                rows = search.filter(pc.equal(search["collection"], collection))
+                _fold(self.collections.setdefault(collection, {"items": 0}), rows)
+        if labels.num_rows:
+            per_class = labels.group_by("name").aggregate([("row", "count_distinct")])
+            for name, n in zip(
+                per_class["name"].to_pylist(),
+                per_class["row_count_distinct"].to_pylist(),
+                strict=True,
+            ):
+                self.classes[name] = self.classes.get(name, 0) + n
+
+    def manifest(self, *, source: str | None, rows_per_group: int) -> dict[str, Any]:
+        return {
+            "stacforge_version": __version__,
+            "created": _format(datetime.now(UTC)),
+            "source": source,
+            "files": {
+                "items": layout.ITEMS_FILE,
+                "search": layout.SEARCH_FILE,
+                "assets": layout.ASSETS_FILE,
+                "labels": layout.LABELS_FILE,
+            },
+            "order": {
+                "curve": "hilbert",
+                "bits_per_axis": ORDER,
+                "of": "centre of each item's footprint bounds (longitude, latitude)",
+                "items_per_row_group": rows_per_group,
+            },
+            "items": self.items,
+            "assets": self.assets,
+            "label_rows": self.label_rows,
+            "extent": _extent(self.overall),
+            "collections": {
+                cid: {"items": stats["items"], "extent": _extent(stats)}
+                for cid, stats in sorted(self.collections.items())
+            },
+            "label_classes": dict(sorted(self.classes.items())),
+        }
+
+
+def _fold(stats: dict[str, Any], search: pa.Table) -> None:
+    """Adds the rows of ``search`` to running counts and extents."""
+    if not search.num_rows:
+        return
+    stats["items"] += search.num_rows
+    bbox = search["bbox"].combine_chunks()
+    for name, function in (("xmin", pc.min), ("ymin", pc.min), ("xmax", pc.max), ("ymax", pc.max)):
+        value = function(bbox.field(name)).as_py()
+        known = stats.get(name)
+        if value is not None:
+            pick = min if function is pc.min else max
+            stats[name] = value if known is None else pick(known, value)
+    for name, column, pick in (("start", "start", min), ("end", "end", max)):
+        value = (pc.min if pick is min else pc.max)(search[column]).as_py()
+        known = stats.get(name)
+        if value is not None:
+            stats[name] = value if known is None else pick(known, value)
+
+
+def _extent(stats: Mapping[str, Any]) -> dict[str, Any]:
+    bbox = [stats.get(name) for name in ("xmin", "ymin", "xmax", "ymax")]
+    start, end = stats.get("start"), stats.get("end")
+    return {
+        "spatial": {"bbox": [bbox] if None not in bbox else []},
+        "temporal": {
+            "interval": [[_format(start) if start else None, _format(end) if end else None]]
+        },
+    }
+
+
+def _format(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _prepared(item: Item, href: str | None) -> tuple[Item, list[str]]:
+    """A shallow copy of ``item`` ready for Arrow, and the hrefs of its ``source`` links.
+
+    The copy has a ``self`` link to ``href``, a 2D float ``bbox`` (computed when missing) and
+    its GeoJSON geometries as WKB, as stac-geoparquet stores them.
+
+    Raises:
+        InputError: No id, no properties, or a geometry shapely cannot read.
+    """
+    where = href or "<item>"
+    item_id = item.get("id") if isinstance(item, Mapping) else None
+    if not isinstance(item_id, str) or not item_id:
+        raise InputError(where, "item has no id")
+    record = f"item {item_id}"
+    if not isinstance(item.get("properties"), Mapping):
+        raise InputError(where, "item has no properties", record=record)
+    try:
+        geometry = shapely.geometry.shape(item["geometry"])
+    except (TypeError, KeyError, AttributeError, ValueError, shapely.errors.ShapelyError):
+        raise InputError(
+            where,
+            "item has no readable geometry (items without one cannot be indexed)",
+            record=record,
+        ) from None
+    bbox = item.get("bbox")
+    if not (isinstance(bbox, list | tuple) and len(bbox) in (4, 6)):
+        bbox = geometry.bounds
+    elif len(bbox) == 6:
+        bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
+    links = [
+        link
+        for link in item.get("links") or ()
+        if isinstance(link, Mapping) and link.get("rel") != "self"
+    ]
+    sources = [
+        link["href"] if href is None else hrefs.join(href, link["href"])
+        for link in links
+        if link.get("rel") == "source" and isinstance(link.get("href"), str)
+    ]
+    if href is not None:
+        links.append({"rel": "self", "href": href, "type": "application/geo+json"})
+    row = dict(item)
+    row["geometry"] = shapely.to_wkb(geometry, flavor="iso")
+    row["bbox"] = [float(v) for v in bbox]
+    row["links"] = links
+    row.setdefault("stac_extensions", [])
+    assets = row.setdefault("assets", {})
+    # stac-geoparquet stores every GeoJSON geometry as WKB, projection geometries included.
+    properties = item["properties"]
+    if isinstance(properties.get("proj:geometry"), Mapping):
+        row["properties"] = {**properties, "proj:geometry": _wkb(properties["proj:geometry"])}
+    if isinstance(assets, Mapping) and any(
+        isinstance(asset, Mapping) and isinstance(asset.get("proj:geometry"), Mapping)
+        for asset in assets.values()
+    ):
+        row["assets"] = {
+            key: {**asset, "proj:geometry": _wkb(asset["proj:geometry"])}
+            if isinstance(asset.get("proj:geometry"), Mapping)
+            else asset
+            for key, asset in assets.items()
+        }
+    return row, sources
+
+
+def _wkb(geometry: Mapping[str, Any]) -> bytes:
+    return shapely.to_wkb(shapely.geometry.shape(geometry), flavor="iso")
+
+
+def _stac_arrow(rows: list[Item]) -> pa.Table:
+    """Rows from :func:`_prepared` in the stac-geoparquet layout (properties as columns)."""
+    batch = pa.RecordBatch.from_struct_array(pa.array(rows))
+    return pa.Table.from_batches([StacJsonBatch(batch).to_arrow_batch().inner])
+
+
+def _first_bad_item(
+    rows: list[Item], item_hrefs: list[str | None], error: Exception
+) -> StacforgeError:
+    """The error to report for a batch of rows that could not be converted."""
+    for row, href in zip(rows, item_hrefs, strict=True):
+        try:
+            _stac_arrow([row])
+        except (pa.ArrowException, ValueError, TypeError, KeyError) as own:
+            return InputError(
+                href or "<item>", f"cannot index item: {own}", record=f"item {row['id']}"
+            )
+    return InputError(
+        item_hrefs[0] or "<item>",
+        f"items of one batch disagree on the type of a field: {error}",
+        record=f"items {rows[0]['id']} to {rows[-1]['id']}",
+    )
+
+
+def _concat(parts: list[pa.Table], directory: Path, schema: pa.Schema | None = None) -> pa.Table:
+    """Concatenates tables whose columns differ, as the union of their columns."""
+    if schema is not None:
+        parts = [schema.empty_table(), *parts]
+    try:
+        return pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise _type_conflict(directory, error) from error
+
+
+def _unified(schemas: list[pa.Schema], directory: Path) -> pa.Schema:
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise _type_conflict(directory, error) from error
+
+
+def _type_conflict(directory: Path, error: Exception) -> StacforgeError:
+    return StacforgeError(f"{directory}: items disagree on the type of a field ({error})")
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(_KEY, "ascending"), (_SEQ, "ascending")])
+
+
+def _rows_per_group(target_bytes: int, total_bytes: int, rows: int) -> int:
+    low, high = _ROW_GROUP_ROWS
+    if not rows:
+        return low
+    return int(min(high, max(low, target_bytes // max(1, total_bytes // rows))))
+
+
+def _chained(first: pa.Table | None, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _has_column(schema: pa.Schema, path: str) -> bool:
+    name, _, child = path.partition(".")
+    if name not in schema.names:
+        return False
+    return not child or child in schema.field(name).type.names
+
+
+class _RunReader:
+    """Reads a sorted run front to back, a requested number of rows at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._batches = pq.ParquetFile(path).iter_batches(batch_size=_RUN_READ_ROWS)
+        self._buffer: pa.Table | None = None
+
+    def take(self, n: int) -> pa.Table:
+        parts: list[pa.Table] = []
+        while n:
+            if self._buffer is None or not self._buffer.num_rows:
+                self._buffer = pa.Table.from_batches([next(self._batches)])
+            part = self._buffer.slice(0, n)
+            self._buffer = self._buffer.slice(part.num_rows)
+            parts.append(part)
+            n -= part.num_rows
+        return pa.concat_tables(parts)

@@ -1,0 +1,279 @@
+"""IndexWriter: stac-geoparquet items, derived tables, sort order, spills, atomic output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pystac
+import pytest
+import shapely
+import shapely.geometry
+
+from stacforge.errors import InputError, StacforgeError
+from stacforge.index.hilbert import hilbert_keys
+from stacforge.index.reader import read_items
+from stacforge.index.writer import IndexWriter
+
+Item = dict[str, Any]
+CatalogItems = Callable[[Path], list[tuple[Item, str]]]
+WriteIndex = Callable[..., dict[str, Any]]
+MakeItem = Callable[..., Item]
+
+TIMESTAMPS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
+
+
+def comparable(item: Item, self_href: str) -> Item:
+    """``item`` as the index gives it back: a ``self`` link, 2D float bbox, parsed times."""
+    links = [dict(link) for link in item.get("links", []) if link["rel"] != "self"]
+    links.append({"rel": "self", "href": self_href, "type": "application/geo+json"})
+    properties = dict(item["properties"])
+    for name in TIMESTAMPS:
+        if properties.get(name):
+            properties[name] = pystac.utils.str_to_datetime(properties[name])
+    bbox = item["bbox"]
+    return {
+        "id": item["id"],
+        "collection": item.get("collection"),
+        "bbox": [float(v) for v in (bbox if len(bbox) == 4 else bbox[:2] + bbox[3:5])],
+        "properties": properties,
+        "links": links,
+        "assets": item.get("assets", {}),
+        "stac_extensions": item.get("stac_extensions", []),
+    }
+
+
+def assert_same_items(read: list[Item], source: list[tuple[Item, str]]) -> None:
+    by_href = {href: item for item, href in source}
+    assert len(read) == len(source)
+    for item in read:
+        self_href = next(link["href"] for link in item["links"] if link["rel"] == "self")
+        original = by_href[self_href]
+        assert comparable(item, self_href) == comparable(original, self_href)
+        assert shapely.equals(
+            shapely.geometry.shape(item["geometry"]), shapely.geometry.shape(original["geometry"])
+        )
+
+
+def test_items_round_trip_from_real_catalogs(
+    realworld_catalog: Path, tmp_path: Path, catalog_items: CatalogItems, write_index: WriteIndex
+) -> None:
+    source = catalog_items(realworld_catalog)
+    manifest = write_index(tmp_path / "index", source)
+    assert manifest["items"] == len(source)
+    assert_same_items(list(read_items(tmp_path / "index")), source)
+
+
+def test_spilled_runs_give_the_same_files(
+    rapidai4eo_catalog: Path, tmp_path: Path, catalog_items: CatalogItems, write_index: WriteIndex
+) -> None:
+    source = catalog_items(rapidai4eo_catalog)
+    write_index(tmp_path / "memory", source)
+    write_index(tmp_path / "spilled", source, memory_limit=1 << 20, row_group_bytes=1 << 20)
+    for name in ("items", "search", "assets", "labels"):
+        in_memory = pq.read_table(tmp_path / "memory" / f"{name}.parquet")
+        spilled = pq.read_table(tmp_path / "spilled" / f"{name}.parquet")
+        assert spilled.equals(in_memory), name
+    groups = pq.ParquetFile(tmp_path / "spilled" / "items.parquet").metadata.num_row_groups
+    assert groups > 1
+    assert_same_items(list(read_items(tmp_path / "spilled")), source)
+
+
+def test_rows_follow_the_hilbert_curve_in_compact_row_groups(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(-170, 170, 3000), rng.uniform(-80, 80, 3000)
+    items = [(make_item(f"p{i}", lon[i], lat[i]), f"p{i}.json") for i in range(3000)]
+    write_index(tmp_path / "index", items, relative=False, row_group_bytes=1)
+    search = pq.read_table(tmp_path / "index" / "search.parquet")
+    bbox = search["bbox"].combine_chunks()
+    centre_x = (bbox.field("xmin").to_numpy() + bbox.field("xmax").to_numpy()) / 2
+    centre_y = (bbox.field("ymin").to_numpy() + bbox.field("ymax").to_numpy()) / 2
+    assert np.all(np.diff(hilbert_keys(centre_x, centre_y).astype(np.int64)) >= 0)
+    # Row groups of 128 rows along the curve each cover a small part of the area (in random
+    # order each would span nearly all of it, 24 times the area in sum).
+    metadata = pq.ParquetFile(tmp_path / "index" / "search.parquet").metadata
+    assert metadata.num_row_groups == 24
+    columns = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    areas = []
+    for group in range(metadata.num_row_groups):
+        stats = {
+            name: metadata.row_group(group).column(columns[f"bbox.{name}"]).statistics
+            for name in ("xmin", "ymin", "xmax", "ymax")
+        }
+        width = stats["xmax"].max - stats["xmin"].min
+        height = stats["ymax"].max - stats["ymin"].min
+        areas.append(width * height)
+    assert sum(areas) < 2 * 340 * 160
+
+
+def test_derived_tables_of_a_label_catalog(
+    realworld: Path, tmp_path: Path, catalog_items: CatalogItems, write_index: WriteIndex
+) -> None:
+    source = catalog_items(realworld / "pystac-test-case-4" / "catalog.json")
+    manifest = write_index(tmp_path / "index", source)
+    expected = sorted(
+        (item["id"], overview.get("property_key"), count["name"], count["count"])
+        for item, _ in source
+        for overview in item["properties"].get("label:overviews", [])
+        for count in overview.get("counts", [])
+    )
+    labels = pq.read_table(tmp_path / "index" / "labels.parquet").to_pylist()
+    assert sorted((r["id"], r["property_key"], r["name"], r["count"]) for r in labels) == expected
+    assert all(r["value"] is None for r in labels)
+    assert manifest["label_rows"] == len(expected)
+    assert manifest["label_classes"] == {"yes": len(expected)}
+    search = pq.read_table(tmp_path / "index" / "search.parquet")
+    assert all(search["id"][row["row"]].as_py() == row["id"] for row in labels)
+    assets = pq.read_table(tmp_path / "index" / "assets.parquet")
+    assert assets.num_rows == manifest["assets"] == sum(len(i["assets"]) for i, _ in source)
+
+
+def test_manifest_counts_and_extents(
+    realworld: Path, tmp_path: Path, catalog_items: CatalogItems, write_index: WriteIndex
+) -> None:
+    source = catalog_items(realworld / "pystac-test-case-4" / "catalog.json")
+    manifest = write_index(tmp_path / "index", source, source="test-case-4")
+    assert manifest["source"] == "test-case-4"
+    assert manifest["stacforge_version"]
+    per_collection: dict[str, list[Item]] = {}
+    for item, _ in source:
+        per_collection.setdefault(item["collection"], []).append(item)
+    assert {cid: c["items"] for cid, c in manifest["collections"].items()} == {
+        cid: len(items) for cid, items in per_collection.items()
+    }
+    for cid, items in per_collection.items():
+        bounds = shapely.total_bounds([shapely.geometry.shape(i["geometry"]) for i in items])
+        assert manifest["collections"][cid]["extent"]["spatial"]["bbox"] == [list(bounds)]
+        times = sorted(i["properties"]["datetime"] for i in items)
+        assert manifest["collections"][cid]["extent"]["temporal"]["interval"] == [
+            [times[0], times[-1]]
+        ]
+
+
+def test_assets_take_their_item_time_when_they_have_none(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    timed = {"href": "a.tif", "datetime": "2021-03-01T10:00:00Z", "roles": ["data"]}
+    ranged = {
+        "href": "b.tif",
+        "start_datetime": "2021-01-01T00:00:00Z",
+        "end_datetime": "2021-06-30T00:00:00Z",
+    }
+    plain = {"href": "c.tif"}
+    item = make_item(
+        "x",
+        10,
+        50,
+        datetime=None,
+        properties={
+            "start_datetime": "2020-01-01T00:00:00Z",
+            "end_datetime": "2022-01-01T00:00:00Z",
+        },
+        assets={"timed": timed, "ranged": ranged, "plain": plain},
+    )
+    write_index(tmp_path / "index", [(item, "x.json")], relative=False)
+    rows = {
+        r["key"]: (r["start"].isoformat(), r["end"].isoformat())
+        for r in pq.read_table(tmp_path / "index" / "assets.parquet").to_pylist()
+    }
+    assert rows == {
+        "timed": ("2021-03-01T10:00:00+00:00", "2021-03-01T10:00:00+00:00"),
+        "ranged": ("2021-01-01T00:00:00+00:00", "2021-06-30T00:00:00+00:00"),
+        "plain": ("2020-01-01T00:00:00+00:00", "2022-01-01T00:00:00+00:00"),
+    }
+
+
+def test_heterogeneous_items_come_back_without_foreign_fields(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    raster_labels = make_item(
+        "labels",
+        1,
+        1,
+        properties={"label:type": "raster", "label:properties": None, "label:classes": []},
+        assets={"labels": {"href": "l.tif", "roles": ["labels"]}},
+    )
+    imagery = make_item(
+        "image",
+        2,
+        2,
+        properties={"gsd": 10},
+        assets={"b1": {"href": "b1.tif", "title": "Band 1"}},
+    )
+    write_index(
+        tmp_path / "index", [(raster_labels, "l.json"), (imagery, "i.json")], relative=False
+    )
+    read = {item["id"]: item for item in read_items(tmp_path / "index")}
+    assert read["labels"]["properties"] == raster_labels["properties"]
+    assert read["image"]["properties"] == {"datetime": "2020-01-01T00:00:00Z", "gsd": 10}
+    assert read["image"]["assets"] == imagery["assets"]
+    assert read["labels"]["assets"] == raster_labels["assets"]
+
+
+def test_item_without_bbox_gets_one_from_its_geometry(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    item = make_item("x", 5, 6, size=1)
+    del item["bbox"]
+    write_index(tmp_path / "index", [(item, "x.json")], relative=False)
+    (read,) = read_items(tmp_path / "index")
+    assert read["bbox"] == [5.0, 6.0, 6.0, 7.0]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda item: item.pop("id"), "item has no id"),
+        (lambda item: item.update(geometry=None), "no readable geometry"),
+        (lambda item: item["properties"].update(datetime="yesterday"), "cannot index item"),
+        (lambda item: item["assets"]["data"].update(datetime="soon"), "is not an RFC 3339"),
+    ],
+)
+def test_bad_items_are_reported_with_file_and_id(
+    tmp_path: Path, change: Any, message: str, make_item: MakeItem
+) -> None:
+    good = [(make_item(f"ok{i}", i, i), f"/cat/ok{i}.json") for i in range(5)]
+    bad = make_item("bad", 9, 9)
+    change(bad)
+    with (
+        pytest.raises(InputError, match=message) as raised,
+        IndexWriter(tmp_path / "index") as writer,
+    ):
+        for item, href in [*good, (bad, "/cat/bad.json")]:
+            writer.add(item, href)
+    assert raised.value.path == "/cat/bad.json"
+    assert not (tmp_path / "index").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_exception_leaves_nothing_behind(tmp_path: Path, make_item: MakeItem) -> None:
+    with pytest.raises(RuntimeError), IndexWriter(tmp_path / "index", memory_limit=1) as writer:
+        for i in range(300):
+            writer.add(make_item(f"i{i}", i / 10, 0), f"i{i}.json")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_index_needs_overwrite(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    items = [(make_item("a", 0, 0), "a.json")]
+    write_index(tmp_path / "index", items, relative=False)
+    with pytest.raises(StacforgeError, match="already exists"):
+        IndexWriter(tmp_path / "index")
+    write_index(tmp_path / "index", [(make_item("b", 0, 0), "b.json")], overwrite=True)
+    assert [item["id"] for item in read_items(tmp_path / "index")] == ["b"]
+
+
+def test_empty_index(tmp_path: Path) -> None:
+    with IndexWriter(tmp_path / "index"):
+        pass
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["items"] == 0
+    assert list(read_items(tmp_path / "index")) == []
