@@ -86,6 +86,13 @@ class CatalogServer:
         """Answers the next ``times`` requests for ``path`` with a :class:`Fault` (keywords)."""
         self.faults.setdefault("/" + path, []).extend([Fault(**fault)] * times)
 
+    def wait_until_quiet(self, seconds: float = 0.2) -> None:
+        """Returns once no request has arrived for ``seconds`` (say, after killing a client)."""
+        seen = -1
+        while seen != len(self.requests):
+            seen = len(self.requests)
+            time.sleep(seconds)
+
     @web.middleware
     async def _inject(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         record = Request(request.path, dict(request.headers), time.monotonic())

@@ -117,7 +117,7 @@ def test_persistent_faults_fail_and_are_never_cached(
 
 def test_slow_response_times_out_and_is_retried(serve: Serve, catalog: Path) -> None:
     server = serve(catalog)
-    server.fault("catalog.json", delay=2.0)
+    server.fault("catalog.json", delay=1.0)
     document, report = fetch(server.url("catalog.json"), timeout=0.3)
     assert isinstance(document, Document)
     assert report.retries == 1
