@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 import aiohttp
 
@@ -20,12 +21,14 @@ from stacforge.errors import StacforgeError
 
 _CHUNK_SIZE = 1 << 16
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """When and how long to wait before repeating a failed request.
 
-    Timeouts, connection errors, 429, 5xx and truncated or invalid JSON bodies are retried; other
+    Timeouts, connection errors, 429, 5xx and truncated or unreadable bodies are retried; other
     statuses (404, 403...) are not.
 
     Attributes:
@@ -48,9 +51,9 @@ class RetryPolicy:
         return min(wait, self.max_delay)
 
 
-class _CacheHit(NamedTuple):
+class _CacheHit(NamedTuple, Generic[T]):
     entry: CachedResponse
-    data: dict[str, Any]
+    parsed: T
 
 
 class _Retryable(Exception):
@@ -64,7 +67,7 @@ class HttpClient:
     """Fetches JSON documents over HTTP, through the cache, with bounded connections.
 
     A cached entry is revalidated with ``If-None-Match`` / ``If-Modified-Since`` and reused on
-    ``304``; a body is cached only once it parsed as a JSON object. Use as an async context
+    ``304``; a body is cached only once it parsed. Use as an async context
     manager (it owns one ``aiohttp`` session).
 
     Args:
@@ -117,22 +120,31 @@ class HttpClient:
             self._session = None
 
     async def fetch(self, url: str) -> Document:
-        """Fetches and parses the JSON object at ``url``.
+        """Fetches and parses the JSON object at ``url`` (see :meth:`fetch_parsed`)."""
+        return Document(url, await self.fetch_parsed(url, parse_json))
+
+    async def fetch_parsed(self, url: str, parse: Callable[[bytes], T]) -> T:
+        """Fetches ``url`` and returns ``parse(body)``.
+
+        Args:
+            url: What to fetch.
+            parse: Reads the body; its ``ValueError`` marks the body unreadable (say, cut
+                short): such a body is retried like a failed request, and never cached.
 
         Raises:
             FetchError: The document could not be read after all retries, the server answered
                 with a status that is not retried, or (offline) it is not in the cache.
         """
-        cached = await self._cached(url)
+        cached = await self._cached(url, parse)
         if self._offline:
             if cached is None:
                 raise FetchError(url, "not in the cache (offline)")
             self._report.from_cache += 1
-            return Document(url, cached.data)
+            return cached.parsed
         retry = 0
         while True:
             try:
-                return await self._request(url, cached)
+                return await self._request(url, parse, cached)
             except _Retryable as error:
                 if retry == self._retry.retries:
                     tried = f" (after {retry} retries)" if retry else ""
@@ -141,19 +153,21 @@ class HttpClient:
                 self._report.retries += 1
                 await asyncio.sleep(self._retry.delay(retry, error.retry_after))
 
-    async def _cached(self, url: str) -> _CacheHit | None:
+    async def _cached(self, url: str, parse: Callable[[bytes], T]) -> _CacheHit[T] | None:
         if self._cache is None:
             return None
         entry = await asyncio.to_thread(self._cache.get, url)
         if entry is None:
             return None
         try:
-            return _CacheHit(entry, parse_json(entry.body))
+            return _CacheHit(entry, parse(entry.body))
         except ValueError:
             await asyncio.to_thread(self._cache.discard, url)
             return None
 
-    async def _request(self, url: str, cached: _CacheHit | None) -> Document:
+    async def _request(
+        self, url: str, parse: Callable[[bytes], T], cached: _CacheHit[T] | None
+    ) -> T:
         assert self._session is not None, "HttpClient is used outside `async with`"
         headers = {}
         if cached is not None:
@@ -166,7 +180,7 @@ class HttpClient:
             async with self._session.get(url, headers=headers) as response:
                 if response.status == 304 and cached is not None:
                     self._report.not_modified += 1
-                    return Document(url, cached.data)
+                    return cached.parsed
                 if response.status == 429 or response.status >= 500:
                     retry_after = _seconds_until(response.headers.get("Retry-After"))
                     raise _Retryable(f"HTTP {response.status}", retry_after)
@@ -181,12 +195,12 @@ class HttpClient:
         except aiohttp.ClientError as error:
             raise FetchError(url, _describe(error)) from error
         try:
-            data = parse_json(fresh.body)
+            parsed = parse(fresh.body)
         except ValueError as error:
-            raise _Retryable(f"invalid JSON ({error})") from error
+            raise _Retryable(str(error)) from error
         if self._cache is not None:
             await self._store(url, fresh)
-        return Document(url, data)
+        return parsed
 
     async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
         declared = response.content_length

@@ -49,7 +49,10 @@ def parse_json(body: bytes) -> dict[str, Any]:
     Raises:
         ValueError: The body is not valid JSON (e.g. truncated), or not an object.
     """
-    data = orjson.loads(body)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"invalid JSON ({error})") from error
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     return data
@@ -68,7 +71,7 @@ async def read_local(path: str) -> Document:
     try:
         return Document(path, parse_json(body))
     except ValueError as error:
-        raise FetchError(path, f"invalid JSON ({error})") from error
+        raise FetchError(path, str(error)) from error
 
 
 def stac_type(data: dict[str, Any]) -> StacType | None:
