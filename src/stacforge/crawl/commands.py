@@ -68,6 +68,12 @@ _WARNINGS_SHOWN = 20
 @click.option(
     "--max-depth", type=click.IntRange(min=0), help="Follow links at most this many hops."
 )
+@click.option(
+    "--use-mirrors/--no-use-mirrors",
+    default=True,
+    show_default=True,
+    help="Read a collection's items from the Parquet mirror it advertises instead of walking it.",
+)
 def crawl_command(
     href: str,
     cache: Path | None,
@@ -80,6 +86,7 @@ def crawl_command(
     offline: bool,
     collections: tuple[str, ...],
     max_depth: int | None,
+    use_mirrors: bool,
 ) -> None:
     """Crawl the static STAC catalog at HREF (an http(s) URL or a local path).
 
@@ -96,6 +103,7 @@ def crawl_command(
         offline=offline,
         collections=chosen or None,
         max_depth=max_depth,
+        use_mirrors=use_mirrors,
     )
     status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
     with contextlib.ExitStack() as stack:

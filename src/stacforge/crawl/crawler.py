@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import itertools
 import os
 import time
 from collections.abc import Callable, Collection
@@ -13,9 +15,11 @@ from stacforge.crawl.cache import ResponseCache
 from stacforge.crawl.client import HttpClient, RetryPolicy
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
+from stacforge.crawl.mirrors import mirror_href, self_href, whole_parquet
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
+from stacforge.index.reader import read_items
 
 ItemSink = Callable[[dict[str, Any], str], None]
 """Receives each crawled item and its absolute href (URL without credentials, or file path)."""
@@ -24,6 +28,8 @@ ProgressCallback = Callable[[CrawlReport], None]
 """Called with the running report after each document."""
 
 _FOLLOWED_RELS = frozenset({"child", "item"})
+_MIRROR_BATCH = 256
+"""Items converted from a mirror's Parquet rows per trip to a worker thread."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class CrawlOptions:
         collections: Index only items inside collections with these ids (at any depth; the
             sub-collections of a chosen collection count as chosen). None indexes every item.
         max_depth: Follow links at most this many hops from the start (0: the start only).
+        use_mirrors: Where a collection advertises a mirror (see :mod:`.mirrors`), read its
+            items from the mirror instead of walking the collection; if the mirror cannot be
+            read, walk after all.
     """
 
     concurrency: int = 64
@@ -48,6 +57,7 @@ class CrawlOptions:
     offline: bool = False
     collections: Collection[str] | None = None
     max_depth: int | None = None
+    use_mirrors: bool = True
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -150,15 +160,18 @@ class Crawler:
             self.report.documents += 1
             kind = stac_type(document.data)
             if kind == "Feature":
-                self._index_item(document, link)
+                if link.chosen:
+                    self._index_item(document.data, document.href, link.collection)
             elif kind is None:
                 self._warn(document.href, "not a STAC catalog, collection or item; skipped")
             else:
-                self._follow_links(document, kind, link)
+                await self._follow_links(document, kind, link, client)
         if self._progress is not None:
             self._progress(self.report)
 
-    def _follow_links(self, document: Document, kind: StacType, link: _Link) -> None:
+    async def _follow_links(
+        self, document: Document, kind: StacType, link: _Link, client: HttpClient
+    ) -> None:
         data = document.data
         depth = link.depth + 1
         if self._options.max_depth is not None and depth > self._options.max_depth:
@@ -167,6 +180,9 @@ class Crawler:
         chosen = link.chosen or (
             collection is not None and collection in (self._options.collections or ())
         )
+        mirror = mirror_href(data) if chosen and self._options.use_mirrors else None
+        if mirror is not None and await self._read_mirror(document, mirror, client):
+            return
         links = data.get("links")
         for entry in links if isinstance(links, list) else ():
             if not isinstance(entry, dict) or entry.get("rel") not in _FOLLOWED_RELS:
@@ -189,21 +205,45 @@ class Crawler:
             self._seen.add(href)
             self._queue.put_nowait(_Link(href, depth, collection, chosen))
 
-    def _index_item(self, document: Document, link: _Link) -> None:
-        if not link.chosen:
-            return
+    async def _read_mirror(self, collection: Document, mirror: str, client: HttpClient) -> bool:
+        """Indexes the items of ``collection``'s mirror; False if it could not be read."""
+        href = resolve(mirror, collection.href)
+        if href is None:
+            self._warn(collection.href, f"mirror {redact(mirror)} not followed")
+            return False
         try:
-            notes = normalize_item(document.data, collection=link.collection)
+            if is_http(href):
+                body = await client.fetch_parsed(href, whole_parquet)
+                items = read_items(io.BytesIO(body), base=href)
+            else:
+                items = read_items(href)
+            while batch := await asyncio.to_thread(list, itertools.islice(items, _MIRROR_BATCH)):
+                for item in batch:
+                    item_href = self_href(item) or href
+                    # Seen, so that a walk of the same items (see below) skips them.
+                    if item_href not in self._seen:
+                        self._seen.add(item_href)
+                        self._index_item(item, item_href, collection.data.get("id"))
+        except (FetchError, InputError) as error:
+            reason = error.reason if isinstance(error, FetchError) else error.message
+            self._warn(href, f"mirror not read ({reason}); walking the collection instead")
+            return False
+        self.report.mirrors += 1
+        return True
+
+    def _index_item(self, item: dict[str, Any], href: str, collection: str | None) -> None:
+        try:
+            notes = normalize_item(item, collection=collection)
         except ValueError as error:
-            self._warn(document.href, f"item not indexed: {error}")
+            self._warn(href, f"item not indexed: {error}")
             return
         for note in notes:
-            self._warn(document.href, note)
+            self._warn(href, note)
         if self._on_item is not None:
             try:
-                self._on_item(document.data, strip_userinfo(document.href))
+                self._on_item(item, strip_userinfo(href))
             except InputError as error:
-                self._warn(document.href, f"item not indexed: {error.message}")
+                self._warn(href, f"item not indexed: {error.message}")
                 return
         self.report.items += 1
 

@@ -33,6 +33,7 @@ class CrawlReport:
         not_modified: Revalidations answered ``304 Not Modified`` (body taken from the cache).
         from_cache: Documents answered from the cache without a request (``offline``).
         bytes_downloaded: Response body bytes received over the network.
+        mirrors: Collections whose items were read from their mirror instead of a walk.
         elapsed: Seconds the crawl took.
         failures: Documents that could not be read; their subtrees are missing.
         warnings: Documents read but normalised, skipped or rejected in part.
@@ -45,6 +46,7 @@ class CrawlReport:
     not_modified: int = 0
     from_cache: int = 0
     bytes_downloaded: int = 0
+    mirrors: int = 0
     elapsed: float = 0.0
     failures: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -58,7 +60,8 @@ class CrawlReport:
         """One line with the counts, e.g. for the end of ``stacforge crawl``."""
         rate = self.documents / self.elapsed if self.elapsed > 0 else 0.0
         return (
-            f"{self.documents} documents, {self.items} items in {self.elapsed:.1f} s "
+            f"{self.documents} documents, {self.mirrors} mirrors, {self.items} items "
+            f"in {self.elapsed:.1f} s "
             f"({rate:.0f} documents/s); {self.requests} requests, {self.retries} retries, "
             f"{self.not_modified} not modified, {self.from_cache} from cache, "
             f"{self.bytes_downloaded / 1e6:.1f} MB downloaded; "

@@ -1,0 +1,55 @@
+"""Collection mirrors: a collection's items as one stac-geoparquet file, read instead of a walk.
+
+A collection advertises its mirror as an asset of type ``application/vnd.apache.parquet`` with
+the role ``collection-mirror`` (stacforge's catalog writer puts it at
+``<collection>/index/items.parquet``).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stacforge.index.layout import MEDIA_TYPE, MIRROR_ROLE
+
+
+def mirror_href(collection: dict[str, Any]) -> str | None:
+    """The href of the mirror ``collection`` advertises, if any (as written, maybe relative)."""
+    assets = collection.get("assets")
+    for asset in assets.values() if isinstance(assets, dict) else ():
+        if (
+            isinstance(asset, dict)
+            and asset.get("type") == MEDIA_TYPE
+            and MIRROR_ROLE in (asset.get("roles") or ())
+            and isinstance(asset.get("href"), str)
+        ):
+            return str(asset["href"])
+    return None
+
+
+def whole_parquet(body: bytes) -> bytes:
+    """Returns ``body`` once its Parquet footer reads, as a check that no part is missing.
+
+    Raises:
+        ValueError: ``body`` is not a whole Parquet file.
+    """
+    try:
+        pq.ParquetFile(io.BytesIO(body))
+    except pa.ArrowException as error:
+        raise ValueError(f"not a whole Parquet file ({error})") from error
+    return body
+
+
+def self_href(item: dict[str, Any]) -> str | None:
+    """The href of an item's ``self`` link, if it has one."""
+    for link in item.get("links") or ():
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "self"
+            and isinstance(link.get("href"), str)
+        ):
+            return str(link["href"])
+    return None
