@@ -20,7 +20,7 @@ from stacforge.catalog.validate import validate
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    help="Processes for levels with many items (default: the usable CPUs).",
+    help="Processes for levels with many items (default: one per CPU).",
 )
 @click.pass_context
 def validate_command(

@@ -7,9 +7,7 @@ the same lookup, so cross-schema references work without network.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -54,7 +52,7 @@ def read_schema_map(folder: Path) -> dict[str, Path]:
     """
     path = Path(folder) / SCHEMA_MAP
     try:
-        entries = json.loads(path.read_bytes())["schemas"]
+        entries = orjson.loads(path.read_bytes())["schemas"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise StacforgeError(f"{path}: not a readable schema map ({error})") from error
     return {_key(url): path.parent / file for url, file in entries.items()}
@@ -162,7 +160,7 @@ class SchemaStore:
             except SchemaNotFound:
                 continue  # reported while validating, if validation ever follows that $ref
             resources[uri] = Resource.from_contents(schema, default_specification=DRAFT7)
-            base = schema.get("$id", uri)
+            base = schema["$id"] if isinstance(schema.get("$id"), str) else uri
             pending.extend(_key(urljoin(base, ref)) for ref in _references(schema))
         self._registry = self._registry.with_resources(resources.items()).crawl()
 
@@ -183,7 +181,7 @@ class SchemaStore:
             except (OSError, ValueError):
                 cached.unlink(missing_ok=True)  # written by someone else; fetch it anew
         if urlsplit(url).scheme not in ("http", "https"):
-            raise SchemaNotFound(url, "not in any schema folder")
+            raise SchemaNotFound(url, "not in any schema folder or the cache")
         if not self.allow_download:
             raise SchemaNotFound(url, "not in any schema folder or the cache; download disabled")
         return self._download(url, cached)

@@ -221,7 +221,7 @@ def _message(error: jsonschema.ValidationError) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 
-def root_file(href: str | os.PathLike[str]) -> Path:
+def _root_file(href: str | os.PathLike[str]) -> Path:
     """The root object's file: ``href`` itself, or ``catalog.json`` in the folder ``href``.
 
     Raises:
@@ -250,17 +250,18 @@ def validate(
         schemas: A folder with ``schema-map.json``, searched before ``$STACFORGE_SCHEMAS``,
             the user cache and a download.
         allow_download: Whether schemas found nowhere locally may be fetched (and cached).
-        workers: Processes for big levels of the tree; default: the usable CPUs.
+        workers: Processes for big levels of the tree (default: one per CPU). A script that
+            calls this with more than one needs the usual ``if __name__ == "__main__":``.
         on_error: Called with each error as soon as it is found.
 
     Raises:
         StacforgeError: ``href`` is not a file or a folder with ``catalog.json``, or a schema
             folder has no readable ``schema-map.json``.
     """
-    root = root_file(href)
+    root = _root_file(href)
     store = SchemaStore.default(schemas, allow_download=allow_download)
     checker = ObjectChecker(store)
-    workers = workers or len(os.sched_getaffinity(0))
+    workers = workers or os.cpu_count() or 1
     report = ValidationReport()
     seen = {root}
     level = [root]
@@ -269,15 +270,7 @@ def validate(
         while level:
             results: Iterable[FileResult]
             if workers > 1 and len(level) >= POOL_MIN_FILES:
-                if pool is None:
-                    pool = stack.enter_context(
-                        ProcessPoolExecutor(
-                            workers,
-                            mp_context=get_context("spawn"),
-                            initializer=_start_worker,
-                            initargs=(store.folders, store.cache_dir, store.allow_download),
-                        )
-                    )
+                pool = pool or stack.enter_context(_process_pool(store, workers))
                 results = pool.map(_check_in_worker, level, chunksize=POOL_CHUNK)
             else:
                 results = map(checker.check, level)
@@ -293,6 +286,17 @@ def validate(
                         next_level.append(child)
             level = next_level
     return report
+
+
+def _process_pool(store: SchemaStore, workers: int) -> ProcessPoolExecutor:
+    """Worker processes, each with an own store and checker, that find schemas as ``store``
+    does. Spawned, not forked: the caller may run threads (an event loop, a test runner)."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(store.folders, store.cache_dir, store.allow_download),
+    )
 
 
 _worker_checker: ObjectChecker | None = None
