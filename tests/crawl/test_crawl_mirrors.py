@@ -112,3 +112,15 @@ def test_command_uses_mirrors_unless_told_not_to(
     assert ": 5 documents, 1 mirrors, 7 items" in runner.invoke(cli, ["crawl", catalog]).stdout
     walked = runner.invoke(cli, ["crawl", catalog, "--no-use-mirrors"]).stdout
     assert ": 10 documents, 0 mirrors, 7 items" in walked
+
+
+def test_unreadable_mirror_on_disk_falls_back_to_the_walk(
+    files: CatalogFiles, mirrored: set[str]
+) -> None:
+    parquet = files.root / "a" / "index" / "items.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:-100])
+    items, report = crawl_items(files.root / "catalog.json")
+    assert set(items) == mirrored and report.ok and report.mirrors == 0
+    (warning,) = report.warnings
+    assert warning.href == str(parquet)
+    assert warning.message.startswith("mirror not read (not a readable Parquet file")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import itertools
 import os
 import time
 from collections.abc import Callable, Collection
@@ -15,11 +13,10 @@ from stacforge.crawl.cache import ResponseCache
 from stacforge.crawl.client import HttpClient, RetryPolicy
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
-from stacforge.crawl.mirrors import mirror_href, self_href, whole_parquet
+from stacforge.crawl.mirrors import mirror_href, mirror_items, self_href
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
-from stacforge.index.reader import read_items
 
 ItemSink = Callable[[dict[str, Any], str], None]
 """Receives each crawled item and its absolute href (URL without credentials, or file path)."""
@@ -28,8 +25,6 @@ ProgressCallback = Callable[[CrawlReport], None]
 """Called with the running report after each document."""
 
 _FOLLOWED_RELS = frozenset({"child", "item"})
-_MIRROR_BATCH = 256
-"""Items converted from a mirror's Parquet rows per trip to a worker thread."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ class _Link(NamedTuple):
 
 
 class Crawler:
-    """Reads a catalog tree breadth-first, ``concurrency`` documents at a time.
+    """Reads a catalog tree breadth-first, ``concurrency`` documents at a time; runs once.
 
     Every href is read once, so cycles and duplicate links are harmless. ``child`` and ``item``
     links are followed; from documents read over HTTP only to ``http(s)`` URLs. A document that
@@ -212,21 +207,15 @@ class Crawler:
             self._warn(collection.href, f"mirror {redact(mirror)} not followed")
             return False
         try:
-            if is_http(href):
-                body = await client.fetch_parsed(href, whole_parquet)
-                items = read_items(io.BytesIO(body), base=href)
-            else:
-                items = read_items(href)
-            while batch := await asyncio.to_thread(list, itertools.islice(items, _MIRROR_BATCH)):
+            async for batch in mirror_items(href, client):
                 for item in batch:
                     item_href = self_href(item) or href
-                    # Seen, so that a walk of the same items (see below) skips them.
+                    # Seen, so that the walk after a mirror that fails part-way skips them.
                     if item_href not in self._seen:
                         self._seen.add(item_href)
                         self._index_item(item, item_href, collection.data.get("id"))
-        except (FetchError, InputError) as error:
-            reason = error.reason if isinstance(error, FetchError) else error.message
-            self._warn(href, f"mirror not read ({reason}); walking the collection instead")
+        except FetchError as error:
+            self._warn(href, f"mirror not read ({error.reason}); walking the collection instead")
             return False
         self.report.mirrors += 1
         return True

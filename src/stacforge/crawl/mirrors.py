@@ -7,13 +7,24 @@ the role ``collection-mirror`` (stacforge's catalog writer puts it at
 
 from __future__ import annotations
 
+import asyncio
 import io
+import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stacforge.crawl.client import HttpClient
+from stacforge.crawl.documents import FetchError
+from stacforge.crawl.hrefs import is_http
+from stacforge.errors import InputError
 from stacforge.index.layout import MEDIA_TYPE, MIRROR_ROLE
+from stacforge.index.reader import read_items
+
+_BATCH = 256
+"""Items converted from Parquet rows per trip to a worker thread."""
 
 
 def mirror_href(collection: dict[str, Any]) -> str | None:
@@ -28,6 +39,29 @@ def mirror_href(collection: dict[str, Any]) -> str | None:
         ):
             return str(asset["href"])
     return None
+
+
+async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yields the items of the mirror at ``href`` in batches, converted in a worker thread.
+
+    Over HTTP the file is fetched whole through ``client`` (and so its cache); a local file is
+    read in place.
+
+    Raises:
+        FetchError: The mirror cannot be fetched, or is not a readable stac-geoparquet file.
+    """
+    try:
+        if is_http(href):
+            body = await client.fetch_parsed(href, whole_parquet)
+            items = read_items(io.BytesIO(body), base=href)
+        else:
+            items = read_items(href)
+        while batch := await asyncio.to_thread(list, itertools.islice(items, _BATCH)):
+            yield batch
+    except InputError as error:
+        raise FetchError(href, error.message) from error
+    except pa.ArrowException as error:
+        raise FetchError(href, f"unreadable Parquet ({error})") from error
 
 
 def whole_parquet(body: bytes) -> bytes:
