@@ -21,6 +21,10 @@ from stacforge.errors import StacforgeError
 
 _CHUNK_SIZE = 1 << 16
 
+DEFAULT_CONNECTIONS = 64
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BYTES = 64 << 20
+
 T = TypeVar("T")
 
 
@@ -64,11 +68,11 @@ class _Retryable(Exception):
 
 
 class HttpClient:
-    """Fetches JSON documents over HTTP, through the cache, with bounded connections.
+    """Fetches documents over HTTP, through the cache, with bounded connections.
 
     A cached entry is revalidated with ``If-None-Match`` / ``If-Modified-Since`` and reused on
-    ``304``; a body is cached only once it parsed. Use as an async context
-    manager (it owns one ``aiohttp`` session).
+    ``304``; a body is cached only once it parsed. Use as an async context manager (it owns one
+    ``aiohttp`` session).
 
     Args:
         report: Where requests, retries, bytes and revalidations are counted.
@@ -85,10 +89,10 @@ class HttpClient:
         report: CrawlReport,
         *,
         cache: ResponseCache | None = None,
-        connections: int = 64,
+        connections: int = DEFAULT_CONNECTIONS,
         retry: RetryPolicy = RetryPolicy(),
-        timeout: float = 30.0,
-        max_bytes: int = 64 << 20,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         offline: bool = False,
     ):
         self._report = report

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from stacforge.crawl.cache import ResponseCache
-from stacforge.crawl.client import HttpClient, RetryPolicy
+from stacforge.crawl.client import (
+    DEFAULT_CONNECTIONS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    HttpClient,
+    RetryPolicy,
+)
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
 from stacforge.crawl.mirrors import mirror_href, mirror_items, self_href
@@ -45,10 +51,10 @@ class CrawlOptions:
             read, walk after all.
     """
 
-    concurrency: int = 64
+    concurrency: int = DEFAULT_CONNECTIONS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout: float = 30.0
-    max_bytes: int = 64 << 20
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
     offline: bool = False
     collections: Collection[str] | None = None
     max_depth: int | None = None
