@@ -43,12 +43,15 @@ def serve_command(directory: Path, port: int) -> None:
 from stacforge.catalog.commands import validate_command  # noqa: E402
 from stacforge.crawl.commands import crawl_command  # noqa: E402
 from stacforge.datasets.commands import build_command  # noqa: E402
+from stacforge.index.commands import index_command, search_command  # noqa: E402
 from stacforge.samples.commands import sample_command  # noqa: E402
 
 cli.add_command(build_command)
 cli.add_command(validate_command)
 cli.add_command(sample_command)
 cli.add_command(crawl_command)
+cli.add_command(index_command)
+cli.add_command(search_command)
 
 if __name__ == "__main__":
     cli()

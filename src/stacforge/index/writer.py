@@ -100,6 +100,8 @@ class IndexWriter:
         self._count = 0
         self._row_bytes = 0
         self._closed = False
+        self.manifest: dict[str, Any] | None = None
+        """The manifest, once :meth:`close` has written it."""
 
     def __enter__(self) -> Self:
         return self
@@ -156,6 +158,7 @@ class IndexWriter:
             self._output.__exit__(type(error), error, error.__traceback__)
             raise
         self._output.__exit__(None, None, None)
+        self.manifest = manifest
         return manifest
 
     def abort(self, error: BaseException | None = None) -> None:

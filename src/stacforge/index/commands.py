@@ -1,0 +1,180 @@
+"""``stacforge index`` (a catalog on disk into a sidecar) and ``stacforge search``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from stacforge.errors import StacforgeError
+
+FORMATS = ("ids", "items", "hrefs", "count")
+
+
+@click.command("index")
+@click.argument("catalog", type=click.Path(exists=True, path_type=Path))
+@click.argument("index_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace INDEX_DIR if it exists.")
+def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
+    """Write the sidecar index of the static catalog CATALOG (on disk) into INDEX_DIR.
+
+    CATALOG is a catalog, collection or item file (or the folder holding catalog.json or
+    collection.json). Item hrefs are stored relative to INDEX_DIR, so the two can move together.
+    """
+    from stacforge.crawl import crawl
+    from stacforge.index.writer import IndexWriter
+
+    started = time.perf_counter()
+    if catalog.is_dir():
+        found = [
+            catalog / n for n in ("catalog.json", "collection.json") if (catalog / n).is_file()
+        ]
+        if not found:
+            raise StacforgeError(f"{catalog}: no catalog.json or collection.json in this folder")
+        catalog = found[0]
+    root = index_dir.resolve()
+    with IndexWriter(index_dir, source=str(catalog.resolve()), overwrite=overwrite) as writer:
+
+        def add(item: dict[str, Any], href: str) -> None:
+            writer.add(item, os.path.relpath(href, root).replace(os.sep, "/"))
+
+        report = crawl(catalog, add)
+        if report.failures:
+            shown = "; ".join(str(failure) for failure in report.failures[:3])
+            more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
+            raise StacforgeError(f"{catalog}: unreadable documents: {shown}{more}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    manifest = writer.manifest or {}
+    click.echo(
+        f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
+        f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@click.command("search")
+@click.argument("indexes", nargs=-1, required=True, metavar="INDEX...")
+@click.option("--bbox", metavar="W,S,E,N", help="Items intersecting this box (WGS 84).")
+@click.option(
+    "--intersects", metavar="GEOJSON", help="Items intersecting a GeoJSON geometry (file or text)."
+)
+@click.option(
+    "--datetime",
+    "datetime_",
+    metavar="RANGE",
+    help="Instant, partial date (2018, 2018-05) or START/END with .. for an open end.",
+)
+@click.option("--ids", metavar="ID[,ID...]", help="Item ids.")
+@click.option("--collections", metavar="ID[,ID...]", help="Collection ids (the item's field).")
+@click.option("--filter", "filter_", metavar="CQL2", help="CQL2 filter, as text or JSON.")
+@click.option("--sortby", metavar="FIELDS", help="E.g. -datetime,+id (default: index order).")
+@click.option(
+    "--limit", "--max-items", "limit", type=click.IntRange(min=0), help="At most N items."
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="CLASS<op>N",
+    help="A label class share (or count) threshold, e.g. 'clc_412>0.8'; repeat for AND.",
+)
+@click.option(
+    "--label-any",
+    multiple=True,
+    metavar="A,B,C<op>N",
+    help="Threshold on the sum of several classes, e.g. 'clc_311,clc_312,clc_313>=1.0'.",
+)
+@click.option("--asset-role", "asset_roles", multiple=True, help="Keep assets with this role.")
+@click.option(
+    "--asset-key",
+    "asset_keys",
+    multiple=True,
+    metavar="GLOB",
+    help="Keep assets whose key matches.",
+)
+@click.option(
+    "--asset-datetime", metavar="RANGE", help="Keep assets whose own time meets this range."
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    default="ids",
+    show_default=True,
+    help="ids, items (a GeoJSON FeatureCollection), asset hrefs (one per line) or count.",
+)
+def search_command(
+    indexes: tuple[str, ...],
+    bbox: str | None,
+    intersects: str | None,
+    datetime_: str | None,
+    ids: str | None,
+    collections: str | None,
+    filter_: str | None,
+    sortby: str | None,
+    limit: int | None,
+    labels: tuple[str, ...],
+    label_any: tuple[str, ...],
+    asset_roles: tuple[str, ...],
+    asset_keys: tuple[str, ...],
+    asset_datetime: str | None,
+    output: str,
+) -> None:
+    """Search sidecar indexes: INDEX is an index directory, or a catalog or collection whose
+    collections advertise one (as `stacforge build` writes them).
+
+    Every filter combines with AND. Label conditions select label items and the items they
+    name as their source, across all INDEXes. Asset filters keep only matching assets (and
+    items with at least one).
+    """
+    from stacforge.index.search import open_index
+
+    index = open_index(*indexes)
+    params: dict[str, Any] = {
+        "bbox": bbox,
+        "intersects": intersects,
+        "datetime": datetime_,
+        "ids": ids,
+        "collections": collections,
+        "filter": filter_,
+        "sortby": sortby,
+        "max_items": limit,
+        "labels": list(labels) or None,
+        "label_any": list(label_any) or None,
+        "asset_roles": list(asset_roles) or None,
+        "asset_keys": list(asset_keys) or None,
+        "asset_datetime": asset_datetime,
+    }
+    params = {name: value for name, value in params.items() if value is not None}
+    if output == "count":
+        chunks: Iterator[bytes] = iter([b"%d\n" % index.count(**params)])
+    elif output == "items":
+        chunks = _feature_collection(index.item_dicts(**params))
+    else:
+        lines = index.ids(**params) if output == "ids" else index.hrefs(**params)
+        chunks = (line.encode() + b"\n" for line in lines)
+    out = sys.stdout.buffer
+    try:
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        # The reader (`head`, a download tool) stopped early: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _feature_collection(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection, one feature per line, streamed."""
+    yield b'{"type":"FeatureCollection","features":['
+    separator = b"\n"
+    for item in items:
+        yield separator + orjson.dumps(item)
+        separator = b",\n"
+    yield b"\n]}\n"

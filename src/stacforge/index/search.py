@@ -1,0 +1,576 @@
+"""Searching sidecar indexes: :func:`open_index` and :class:`Index`.
+
+A search reads ``search.parquet`` first: row-group statistics skip groups outside the search
+area, time or collections; the narrow columns of the remaining groups are tested vectorised;
+exact geometries are decoded (shapely) only for candidates whose bounds are not already inside
+the search box. Label conditions read ``labels.parquet``, asset filters ``assets.parquet``, and
+only CQL2 filters, sorting on properties and whole items read ``items.parquet``.
+
+Label conditions select the label items that meet them and, across every index searched
+together, the items those label items name as their ``source`` (so a search of imagery and label
+sidecars by label share returns the imagery at those locations).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Unpack
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pystac
+import shapely
+from numpy.typing import NDArray
+
+from stacforge.catalog.model import Item
+from stacforge.errors import InputError, StacforgeError
+from stacforge.index import cql2_filter, hrefs, layout
+from stacforge.index.query import Interval, Query, SearchParams
+from stacforge.index.reader import Sidecar, item_dicts, read_rows
+
+_BLOCK = 4096
+"""Results fetched at a time for output (bounds memory for huge results)."""
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Matching rows of one sidecar, in output order.
+
+    Attributes:
+        sidecar: Where the rows are.
+        rows: Item row numbers.
+        assets: With asset filters, the matching ``assets.parquet`` rows of these items.
+    """
+
+    sidecar: Sidecar
+    rows: NDArray[np.int64]
+    assets: pa.Table | None = None
+
+
+def open_index(*paths: str | os.PathLike[str]) -> Index:
+    """Opens sidecar indexes to search them together.
+
+    Args:
+        paths: Index directories, or catalogs/collections (a ``catalog.json`` or
+            ``collection.json``, or the folder holding one) whose collections advertise their
+            sidecar with a ``collection-mirror`` asset.
+
+    Raises:
+        InputError: A path is neither an index nor a catalog or collection with mirrors.
+    """
+    if not paths:
+        raise StacforgeError("no index to open")
+    sidecars: list[Sidecar] = []
+    for path in paths:
+        for directory in index_directories(Path(path)):
+            if all(s.directory != directory.resolve() for s in sidecars):
+                sidecars.append(Sidecar(directory))
+    return Index(sidecars)
+
+
+def index_directories(path: Path) -> list[Path]:
+    """The index directories at ``path``: itself, or the mirrors a catalog advertises.
+
+    A catalog or collection's own ``collection-mirror`` assets count, else those of its direct
+    children (a built catalog's top-level collections).
+    """
+    if (path / layout.MANIFEST_FILE).is_file():
+        return [path]
+    if path.name == layout.ITEMS_FILE and (path.parent / layout.MANIFEST_FILE).is_file():
+        return [path.parent]
+    document = _stac_document(path)
+    if document is None:
+        raise InputError(path, "not a stacforge index, catalog or collection")
+    found = _mirrors(document)
+    if not found:
+        for link in document[1].get("links", []):
+            if link.get("rel") == "child" and not hrefs.is_url(str(link.get("href", ""))):
+                child = _stac_document(document[0].parent / link["href"])
+                if child is not None:
+                    found.extend(_mirrors(child))
+    if not found:
+        raise InputError(
+            path,
+            "no collection-mirror sidecar advertised here (write one with `stacforge index`)",
+        )
+    return found
+
+
+def _stac_document(path: Path) -> tuple[Path, dict[str, Any]] | None:
+    if path.is_dir():
+        path = next(
+            (path / n for n in ("catalog.json", "collection.json") if (path / n).is_file()), path
+        )
+    if not path.is_file() or path.suffix != ".json":
+        return None
+    try:
+        document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise InputError(path, f"unreadable JSON ({error})") from None
+    return (path, document) if isinstance(document, dict) else None
+
+
+def _mirrors(document: tuple[Path, dict[str, Any]]) -> list[Path]:
+    path, body = document
+    found = []
+    for asset in (body.get("assets") or {}).values():
+        roles = asset.get("roles") or []
+        href = str(asset.get("href", ""))
+        if layout.MIRROR_ROLE in roles and asset.get("type") == layout.MEDIA_TYPE:
+            if hrefs.is_url(href):
+                raise InputError(path, f"mirror {href} is remote: crawl it or download it first")
+            target = (path.parent / href).resolve()
+            found.append(target.parent if target.suffix == ".parquet" else target)
+    return found
+
+
+class Index:
+    """One or more sidecar indexes, searched together.
+
+    Every search method takes the keyword arguments of
+    :class:`~stacforge.index.query.SearchParams`.
+    """
+
+    def __init__(self, sidecars: Sequence[Sidecar]) -> None:
+        self.sidecars = list(sidecars)
+
+    def __repr__(self) -> str:
+        return f"Index({', '.join(str(s.directory) for s in self.sidecars)})"
+
+    def search(self, **params: Unpack[SearchParams]) -> pystac.ItemCollection:
+        """The matching items (every match, unless ``max_items`` is given)."""
+        return pystac.ItemCollection(self.items(**params), clone_items=False)
+
+    def items(self, **params: Unpack[SearchParams]) -> Iterator[pystac.Item]:
+        """The matching items, one at a time."""
+        for item in self.item_dicts(**params):
+            yield pystac.Item.from_dict(item, preserve_dict=False, migrate=False)
+
+    def item_dicts(self, **params: Unpack[SearchParams]) -> Iterator[Item]:
+        """The matching items as dicts; with asset filters, only their matching assets."""
+        query = Query.from_params(**params)
+        for hits in self._blocks(query):
+            sidecar = hits.sidecar
+            table = read_rows(sidecar.items, sidecar.items_offsets, hits.rows)
+            found = item_dicts(table, sidecar.base)
+            if hits.assets is None:
+                yield from found
+                continue
+            keys = _keys_per_row(hits.assets)
+            for row, item in zip(hits.rows.tolist(), found, strict=True):
+                wanted = keys.get(row, ())
+                item["assets"] = {k: v for k, v in item["assets"].items() if k in wanted}
+                yield item
+
+    def ids(self, **params: Unpack[SearchParams]) -> Iterator[str]:
+        """The ids of the matching items."""
+        query = Query.from_params(**params)
+        for hits in self._blocks(query):
+            table = read_rows(hits.sidecar.search, hits.sidecar.search_offsets, hits.rows, ["id"])
+            yield from table["id"].to_pylist()
+
+    def hrefs(self, **params: Unpack[SearchParams]) -> Iterator[str]:
+        """The absolute hrefs of the matching items' (matching) assets, item by item."""
+        query = Query.from_params(**params)
+        for hits in self._blocks(query):
+            sidecar = hits.sidecar
+            assets = hits.assets
+            if assets is None:
+                assets = _asset_rows(sidecar, np.sort(hits.rows), ["row", "href"])
+            item_hrefs = read_rows(sidecar.search, sidecar.search_offsets, hits.rows, ["href"])
+            bases = {
+                row: sidecar.absolute(href)
+                for row, href in zip(
+                    hits.rows.tolist(), item_hrefs["href"].to_pylist(), strict=True
+                )
+            }
+            assets = _in_row_order(assets, hits.rows)
+            for row, href in zip(
+                assets["row"].to_pylist(), assets["href"].to_pylist(), strict=True
+            ):
+                if href is not None:
+                    yield href if hrefs.is_absolute(href) else hrefs.join(bases[row], href)
+
+    def count(self, **params: Unpack[SearchParams]) -> int:
+        """How many items match (at most ``max_items``)."""
+        query = Query.from_params(**params)
+        return sum(len(hits.rows) for hits in self._blocks(query))
+
+    def _blocks(self, query: Query) -> Iterator[Hits]:
+        """The hits of ``query`` in output order, a block at a time."""
+        labelled = _LabelMatches.find(self.sidecars, query) if query.labels else None
+        matches = (hits for sidecar in self.sidecars for hits in _matches(sidecar, query, labelled))
+        if query.sortby:
+            yield from _sorted_blocks(list(matches), query)
+            return
+        remaining = query.max_items
+        for hits in matches:
+            if remaining is not None:
+                if remaining <= 0:
+                    return
+                if len(hits.rows) > remaining:
+                    hits = _first(hits, remaining)
+                remaining -= len(hits.rows)
+            yield hits
+
+
+def _first(hits: Hits, n: int) -> Hits:
+    rows = hits.rows[:n]
+    assets = hits.assets
+    if assets is not None:
+        assets = assets.filter(pc.is_in(assets["row"], pa.array(rows)))
+    return Hits(hits.sidecar, rows, assets)
+
+
+class _LabelMatches:
+    """Which items meet the label conditions, per sidecar, and the items they are sources of."""
+
+    def __init__(self, rows: dict[Path, NDArray[np.int64]], sources: set[str]) -> None:
+        self.rows = rows
+        self.sources = sources
+
+    @classmethod
+    def find(cls, sidecars: Iterable[Sidecar], query: Query) -> _LabelMatches:
+        rows: dict[Path, NDArray[np.int64]] = {}
+        sources: set[str] = set()
+        for sidecar in sidecars:
+            matched = _label_rows(sidecar, query)
+            rows[sidecar.directory] = matched
+            if len(matched):
+                linked = read_rows(sidecar.search, sidecar.search_offsets, matched, ["sources"])[
+                    "sources"
+                ]
+                sources.update(sidecar.absolute(h) for h in pc.list_flatten(linked).to_pylist())
+        return cls(rows, sources)
+
+    def linked_in(self, sidecar: Sidecar) -> pa.Array:
+        """The linked hrefs in the forms ``sidecar`` may store them (absolute or relative)."""
+        forms = set(self.sources)
+        for href in self.sources:
+            if not hrefs.is_url(href):
+                forms.add(os.path.relpath(href, sidecar.directory).replace(os.sep, "/"))
+        return pa.array(sorted(forms), pa.string())
+
+
+def _label_rows(sidecar: Sidecar, query: Query) -> NDArray[np.int64]:
+    """Rows of ``sidecar`` whose ``label:overviews`` meet every label condition."""
+    names = sorted({name for condition in query.labels for name in condition.names})
+    labelled = np.unique(sidecar.labels.read(columns=["row"])["row"].to_numpy())
+    if not len(labelled):
+        return labelled
+    table = sidecar.labels.read(columns=["row", "name", "count", "value"])
+    table = table.filter(pc.is_in(table["name"], pa.array(names, pa.string())))
+    number = pc.coalesce(table["value"], pc.cast(table["count"], pa.float64()))
+    table = pa.table({"row": table["row"], "name": table["name"], "number": number})
+    keep = np.ones(len(labelled), dtype=bool)
+    for condition in query.labels:
+        subset = table.filter(pc.is_in(table["name"], pa.array(condition.names, pa.string())))
+        sums = subset.group_by("row").aggregate([("number", "sum")])
+        totals = np.zeros(len(labelled))
+        where = np.searchsorted(labelled, sums["row"].to_numpy())
+        totals[where] = sums["number_sum"].to_numpy(zero_copy_only=False)
+        keep &= condition.compare(totals, condition.threshold)
+    return labelled[keep]
+
+
+def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> Iterator[Hits]:
+    """The rows of ``sidecar`` that match ``query``, one ``search.parquet`` row group at a time."""
+    area = query.spatial
+    boxes = None
+    if area is not None:
+        boxes = _boxes(area)
+        shapely.prepare(area)
+    own_labels = labelled.rows.get(sidecar.directory) if labelled is not None else None
+    linked = labelled.linked_in(sidecar) if labelled is not None and labelled.sources else None
+    columns = ["bbox"] if boxes else []
+    if query.datetime is not None:
+        columns += ["start", "end"]
+    if query.collections is not None:
+        columns.append("collection")
+    if query.ids is not None:
+        columns.append("id")
+    if linked is not None:
+        columns.append("href")
+    offsets = sidecar.search_offsets
+    for group in _candidate_groups(sidecar, query, boxes):
+        first = int(offsets[group])
+        count = int(offsets[group + 1]) - first
+        table = sidecar.search.read_row_group(group, columns=columns) if columns else None
+        keep = np.ones(count, dtype=bool)
+        if table is not None and boxes:
+            keep &= _overlaps(table["bbox"].combine_chunks(), boxes)
+        if table is not None and query.datetime is not None:
+            keep &= _meets(table["start"], table["end"], query.datetime)
+        if table is not None and query.collections is not None:
+            keep &= _is_in(table["collection"], query.collections)
+        if table is not None and query.ids is not None:
+            keep &= _is_in(table["id"], query.ids)
+        if own_labels is not None:
+            labels = np.isin(np.arange(first, first + count), own_labels)
+            if linked is not None and table is not None:
+                labels |= pc.is_in(table["href"], value_set=linked).to_numpy(zero_copy_only=False)
+            keep &= labels
+        local = np.flatnonzero(keep)
+        if area is not None and len(local):
+            local = _exact(sidecar, group, local, area, query, table)
+        rows = (local + first).astype(np.int64)
+        if query.filter is not None and len(rows):
+            rows = rows[_filtered(sidecar, rows, query.filter)]
+        assets = None
+        if query.filters_assets and len(rows):
+            assets = _matching_assets(sidecar, rows, query)
+            rows = np.unique(assets["row"].to_numpy()).astype(np.int64)
+        if len(rows):
+            yield Hits(sidecar, rows, assets)
+
+
+def _boxes(area: shapely.Geometry) -> list[tuple[float, float, float, float]]:
+    """Bounding boxes of the parts of ``area`` (of the whole, when it has many parts)."""
+    parts = shapely.get_parts(area)
+    return [_bounds(part) for part in parts] if 1 < len(parts) <= 16 else [_bounds(area)]
+
+
+def _bounds(geometry: shapely.Geometry) -> tuple[float, float, float, float]:
+    west, south, east, north = (float(v) for v in shapely.bounds(geometry))
+    return west, south, east, north
+
+
+def _candidate_groups(
+    sidecar: Sidecar, query: Query, boxes: list[tuple[float, float, float, float]] | None
+) -> Iterator[int]:
+    """Row groups of ``search.parquet`` whose statistics allow a match."""
+    stats = sidecar.search_statistics
+    for group in range(sidecar.search.metadata.num_row_groups):
+        low = {column: mins[group] for column, (mins, _) in stats.items()}
+        high = {column: maxs[group] for column, (_, maxs) in stats.items()}
+        if boxes and not _group_overlaps(low, high, boxes):
+            continue
+        if query.datetime is not None and not _group_meets(
+            low["start"], high["end"], query.datetime
+        ):
+            continue
+        if not _may_hold(low["collection"], high["collection"], query.collections):
+            continue
+        if not _may_hold(low["id"], high["id"], query.ids):
+            continue
+        yield group
+
+
+def _group_overlaps(
+    low: dict[str, Any], high: dict[str, Any], boxes: list[tuple[float, float, float, float]]
+) -> bool:
+    xmin, ymin, xmax, ymax = (
+        low["bbox.xmin"],
+        low["bbox.ymin"],
+        high["bbox.xmax"],
+        high["bbox.ymax"],
+    )
+    if None in (xmin, ymin, xmax, ymax):
+        return True
+    return any(
+        xmin <= east and xmax >= west and ymin <= north and ymax >= south
+        for west, south, east, north in boxes
+    )
+
+
+def _group_meets(earliest: Any, latest: Any, interval: Interval) -> bool:
+    if earliest is None or latest is None:
+        return False  # no item of the group has a time
+    if interval.end is not None and earliest > interval.end:
+        return False
+    return interval.start is None or latest >= interval.start
+
+
+def _may_hold(low: Any, high: Any, wanted: frozenset[str] | None) -> bool:
+    if wanted is None:
+        return True
+    if low is None or high is None:
+        return False
+    return any(low <= w <= high for w in wanted)
+
+
+def _overlaps(
+    bbox: pa.StructArray, boxes: list[tuple[float, float, float, float]]
+) -> NDArray[np.bool_]:
+    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    hit = np.zeros(len(bbox), dtype=bool)
+    for west, south, east, north in boxes:
+        hit |= (xmin <= east) & (xmax >= west) & (ymin <= north) & (ymax >= south)
+    return hit
+
+
+def _inside(bbox: pa.StructArray, box: tuple[float, float, float, float]) -> NDArray[np.bool_]:
+    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    west, south, east, north = box
+    return (xmin >= west) & (xmax <= east) & (ymin >= south) & (ymax <= north)
+
+
+def _meets(start: pa.ChunkedArray, end: pa.ChunkedArray, interval: Interval) -> NDArray[np.bool_]:
+    """Items whose time interval meets ``interval`` (items without a time never do)."""
+    hit = pc.and_(pc.is_valid(start), pc.is_valid(end))
+    if interval.end is not None:
+        hit = pc.and_kleene(hit, pc.less_equal(start, pa.scalar(interval.end, layout.TIMESTAMP)))
+    if interval.start is not None:
+        hit = pc.and_kleene(hit, pc.greater_equal(end, pa.scalar(interval.start, layout.TIMESTAMP)))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+
+def _is_in(column: pa.ChunkedArray, wanted: frozenset[str]) -> NDArray[np.bool_]:
+    found = pc.is_in(column, value_set=pa.array(sorted(wanted), pa.string()))
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _exact(
+    sidecar: Sidecar,
+    group: int,
+    local: NDArray[np.intp],
+    area: shapely.Geometry,
+    query: Query,
+    table: pa.Table | None,
+) -> NDArray[np.intp]:
+    """The candidates whose geometry intersects ``area``.
+
+    For a bbox search, candidates whose bounds lie inside the box need no geometry.
+    """
+    if query.bbox is not None and table is not None and query.bbox[0] <= query.bbox[2]:
+        sure = _inside(table["bbox"].combine_chunks().take(local), query.bbox)
+    else:
+        sure = np.zeros(len(local), dtype=bool)
+    unsure = local[~sure]
+    if not len(unsure):
+        return local
+    wkb = sidecar.search.read_row_group(group, columns=["geometry"])["geometry"]
+    geometries = shapely.from_wkb(wkb.take(unsure).to_numpy(zero_copy_only=False))
+    hit = sure.copy()
+    hit[~sure] = shapely.intersects(area, geometries)
+    return local[hit]
+
+
+def _filtered(
+    sidecar: Sidecar, rows: NDArray[np.int64], expr: Mapping[str, Any]
+) -> NDArray[np.bool_]:
+    """Which ``rows`` meet a CQL2 filter (its properties read from ``items.parquet``)."""
+    available = set(sidecar.items.schema_arrow.names)
+    columns = sorted(cql2_filter.referenced_properties(expr) & available)
+    table = read_rows(sidecar.items, sidecar.items_offsets, rows, columns or ["id"])
+    return cql2_filter.evaluate(expr, table)
+
+
+def _asset_rows(sidecar: Sidecar, rows: NDArray[np.int64], columns: list[str]) -> pa.Table:
+    """The ``assets.parquet`` rows of the items ``rows`` (sorted), in file order."""
+    first, last = sidecar.asset_row_ranges
+    parts = []
+    for group in range(len(first)):
+        start = np.searchsorted(rows, first[group], side="left")
+        stop = np.searchsorted(rows, last[group], side="right")
+        if start == stop:
+            continue
+        table = sidecar.assets.read_row_group(group, columns=columns)
+        parts.append(table.filter(pc.is_in(table["row"], pa.array(rows[start:stop]))))
+    if not parts:
+        return sidecar.assets.schema_arrow.empty_table().select(columns)
+    return pa.concat_tables(parts)
+
+
+def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) -> pa.Table:
+    """The assets of ``rows`` that meet the query's asset filters."""
+    table = _asset_rows(sidecar, rows, ["row", "key", "href", "roles", "start", "end"])
+    keep = pa.array(np.ones(table.num_rows, dtype=bool))
+    if query.asset_keys is not None:
+        keys = pc.dictionary_encode(table["key"]).combine_chunks()
+        wanted = [bool(query.asset_keys.fullmatch(k)) for k in keys.dictionary.to_pylist()]
+        keep = pc.and_(keep, pa.array(wanted).take(keys.indices))
+    if query.asset_roles is not None:
+        roles = table["roles"].combine_chunks()
+        flat = pc.list_flatten(roles)
+        has = pc.is_in(flat, value_set=pa.array(sorted(query.asset_roles), pa.string()))
+        parents = pc.list_parent_indices(roles).to_numpy()
+        any_role = np.zeros(table.num_rows, dtype=bool)
+        any_role[parents[has.to_numpy(zero_copy_only=False)]] = True
+        keep = pc.and_(keep, pa.array(any_role))
+    if query.asset_datetime is not None:
+        keep = pc.and_(keep, pa.array(_meets(table["start"], table["end"], query.asset_datetime)))
+    return table.filter(keep)
+
+
+def _keys_per_row(assets: pa.Table) -> dict[int, set[str]]:
+    keys: dict[int, set[str]] = {}
+    for row, key in zip(assets["row"].to_pylist(), assets["key"].to_pylist(), strict=True):
+        keys.setdefault(row, set()).add(key)
+    return keys
+
+
+def _in_row_order(assets: pa.Table, rows: NDArray[np.int64]) -> pa.Table:
+    """Asset rows reordered to follow the item order ``rows`` (assets keep their order)."""
+    position = np.empty(0, dtype=np.int64)
+    if len(rows):
+        order = np.argsort(rows)
+        position = order[np.searchsorted(rows[order], assets["row"].to_numpy())]
+    return assets.take(np.argsort(position, kind="stable"))
+
+
+def _sorted_blocks(found: list[Hits], query: Query) -> Iterator[Hits]:
+    """All hits in ``sortby`` order (then index and row order), cut to ``max_items``."""
+    if not found:
+        return
+    keys: list[pa.Table] = []
+    for number, hits in enumerate(found):
+        values = {key.field: _sort_values(hits, key.field) for key in query.sortby}
+        keys.append(
+            pa.table(
+                {
+                    **{f"k{i}": values[key.field] for i, key in enumerate(query.sortby)},
+                    "hits": pa.array(np.full(len(hits.rows), number)),
+                    "position": pa.array(np.arange(len(hits.rows))),
+                }
+            )
+        )
+    try:
+        table = pa.concat_tables(keys, promote_options="permissive")
+        order = pc.sort_indices(
+            table,
+            sort_keys=[
+                *(
+                    (f"k{i}", "descending" if key.descending else "ascending", "at_end")
+                    for i, key in enumerate(query.sortby)
+                ),
+                ("hits", "ascending", "at_end"),
+                ("position", "ascending", "at_end"),
+            ],
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
+        raise StacforgeError(f"sortby: cannot sort by these fields ({error})") from None
+    if query.max_items is not None:
+        order = order[: query.max_items]
+    which = table["hits"].take(order).to_numpy()
+    position = table["position"].take(order).to_numpy()
+    start = 0
+    while start < len(which):
+        stop = start + 1
+        while stop < len(which) and which[stop] == which[start] and stop - start < _BLOCK:
+            stop += 1
+        hits = found[which[start]]
+        rows = hits.rows[position[start:stop]]
+        assets = hits.assets
+        if assets is not None:
+            assets = assets.filter(pc.is_in(assets["row"], pa.array(rows)))
+        yield Hits(hits.sidecar, rows, assets)
+        start = stop
+
+
+def _sort_values(hits: Hits, field: str) -> pa.Array:
+    """The values of ``field`` for the hits (``datetime``: the item's time, or its start)."""
+    sidecar = hits.sidecar
+    if field in ("id", "collection", "datetime"):
+        column = "start" if field == "datetime" else field
+        table = read_rows(sidecar.search, sidecar.search_offsets, hits.rows, [column])
+        return table[column].combine_chunks()
+    if field not in sidecar.items.schema_arrow.names:
+        return pa.nulls(len(hits.rows))
+    table = read_rows(sidecar.items, sidecar.items_offsets, hits.rows, [field])
+    return table[field].combine_chunks()

@@ -1,0 +1,373 @@
+"""Search semantics against a ground truth computed straight from the source items.
+
+The synthetic index has small row groups, so pruning by statistics is exercised on every query.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import pytest
+import shapely
+import shapely.geometry
+
+from stacforge.errors import InputError, StacforgeError
+from stacforge.index import open_index
+from stacforge.index.query import Query
+from stacforge.index.search import Index, _candidate_groups
+
+Item = dict[str, Any]
+START = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def synthetic_items(n: int = 1500, seed: int = 7) -> list[tuple[Item, str]]:
+    """Items all over the globe: squares and triangles, instants and ranges, varied assets."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(n):
+        lon, lat = float(rng.uniform(-179.5, 179)), float(rng.uniform(-80, 80))
+        size = float(rng.uniform(0.05, 1.0))
+        if i % 3:
+            ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size]]
+        else:  # triangles: their bbox is twice their area, so bbox tests alone would be wrong
+            ring = [[lon, lat], [lon + size, lat], [lon, lat + size]]
+        moment = START + timedelta(hours=int(rng.integers(0, 24 * 730)))
+        properties: dict[str, Any] = {
+            "gsd": int(rng.integers(1, 40)),
+            "platform": str(rng.choice(["a", "b", "c"])),
+        }
+        if i % 4 == 0:
+            properties |= {
+                "datetime": None,
+                "start_datetime": _stamp(moment),
+                "end_datetime": _stamp(moment + timedelta(days=int(rng.integers(1, 90)))),
+            }
+        else:
+            properties["datetime"] = _stamp(moment)
+        if i % 5:
+            properties["eo:cloud_cover"] = float(rng.uniform(0, 100))
+        assets = {
+            f"b{k}": {
+                "href": f"./b{k}.tif" if k % 2 else f"https://data.example/{i}/b{k}.tif",
+                "roles": ["data"] if k < 3 else ["metadata"],
+                "datetime": _stamp(moment + timedelta(days=10 * k)),
+            }
+            for k in range(int(rng.integers(1, 6)))
+        }
+        assets["thumbnail"] = {"href": f"../thumbs/{i}.png", "roles": ["thumbnail"]}
+        item = {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "stac_extensions": [],
+            "id": f"p{i:04d}",
+            "collection": ["north", "south", "east"][i % 3],
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+            "bbox": [lon, lat, lon + size, lat + size],
+            "properties": properties,
+            "links": [],
+            "assets": assets,
+        }
+        items.append((item, f"/catalog/{item['collection']}/{item['id']}/{item['id']}.json"))
+    return items
+
+
+ITEMS = synthetic_items()
+GEOMETRIES = {item["id"]: shapely.geometry.shape(item["geometry"]) for item, _ in ITEMS}
+
+
+def interval(item: Item) -> tuple[datetime, datetime]:
+    p = item["properties"]
+    start = pystac.utils.str_to_datetime(p.get("start_datetime") or p["datetime"])
+    end = pystac.utils.str_to_datetime(p.get("end_datetime") or p["datetime"])
+    return start, end
+
+
+def truth(predicate: Callable[[Item], bool]) -> set[str]:
+    return {item["id"] for item, _ in ITEMS if predicate(item)}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, write_index: Callable[..., Any]) -> Index:
+    directory = tmp_path_factory.mktemp("synthetic") / "index"
+    write_index(directory, ITEMS, relative=False, row_group_bytes=1)
+    return open_index(directory)
+
+
+def random_boxes(n: int, seed: int) -> list[list[float]]:
+    rng = np.random.default_rng(seed)
+    boxes = []
+    for _ in range(n):
+        lon, lat = rng.uniform(-170, 150), rng.uniform(-80, 60)
+        width, height = rng.uniform(0.5, 40), rng.uniform(0.5, 25)
+        boxes.append([float(lon), float(lat), float(lon + width), float(lat + height)])
+    return boxes
+
+
+@pytest.mark.parametrize("box", random_boxes(12, seed=3))
+def test_bbox_matches_shapely_over_the_source_geometries(index: Index, box: list[float]) -> None:
+    area = shapely.box(*box)
+    assert set(index.ids(bbox=box)) == truth(lambda i: area.intersects(GEOMETRIES[i["id"]]))
+
+
+def test_bbox_across_the_antimeridian(index: Index) -> None:
+    box = [170.0, -30.0, -170.0, 30.0]
+    parts = shapely.MultiPolygon([shapely.box(170, -30, 180, 30), shapely.box(-180, -30, -170, 30)])
+    expected = truth(lambda i: parts.intersects(GEOMETRIES[i["id"]]))
+    assert expected
+    assert set(index.ids(bbox=box)) == expected
+
+
+def test_intersects_a_concave_multipolygon(index: Index) -> None:
+    area = shapely.MultiPolygon(
+        [
+            shapely.Polygon([(0, 0), (40, 0), (40, 40), (30, 40), (30, 10), (0, 10)]),
+            shapely.Polygon([(-100, -50), (-60, -50), (-80, -20)]),
+        ]
+    )
+    expected = truth(lambda i: area.intersects(GEOMETRIES[i["id"]]))
+    assert set(index.ids(intersects=shapely.geometry.mapping(area))) == expected
+    assert index.count(intersects=area) == len(expected)
+
+
+def test_small_box_reads_few_row_groups(index: Index) -> None:
+    sidecar = index.sidecars[0]
+    total = sidecar.search.metadata.num_row_groups
+    query = Query.from_params(bbox=[10, 10, 12, 12])
+    assert query.spatial is not None
+    read = list(_candidate_groups(sidecar, query, [(10.0, 10.0, 12.0, 12.0)]))
+    assert total >= 10
+    assert len(read) <= 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-06-15T00:00:00Z",
+        "2020-06",
+        "2021",
+        "2020-03-01/2020-04-15",
+        "../2020-02",
+        "2021-11-01T00:00:00Z/..",
+    ],
+)
+def test_datetime_matches_item_instants_and_ranges(index: Index, text: str) -> None:
+    wanted = Query.from_params(datetime=text).datetime
+    assert wanted is not None
+    low = wanted.start or datetime.min.replace(tzinfo=UTC)
+    high = wanted.end or datetime.max.replace(tzinfo=UTC)
+
+    def meets(item: Item) -> bool:
+        start, end = interval(item)
+        return start <= high and end >= low
+
+    assert set(index.ids(datetime=text)) == truth(meets)
+
+
+def test_ids_and_collections(index: Index) -> None:
+    wanted = {"p0001", "p0500", "p1499", "missing"}
+    assert set(index.ids(ids=sorted(wanted))) == wanted - {"missing"}
+    assert set(index.ids(collections=["south", "east"])) == truth(
+        lambda i: i["collection"] in ("south", "east")
+    )
+    # p0000 is in "north", p0001 in "south".
+    assert set(index.ids(ids="p0000,p0001", collections="north")) == {"p0000"}
+
+
+CQL2_CASES: list[tuple[str | dict[str, Any], Callable[[Item], bool]]] = [
+    (
+        "gsd < 20 AND platform = 'a'",
+        lambda i: i["properties"]["gsd"] < 20 and i["properties"]["platform"] == "a",
+    ),
+    ("platform IN ('a', 'c')", lambda i: i["properties"]["platform"] in ("a", "c")),
+    ("NOT (gsd BETWEEN 10 AND 20)", lambda i: not 10 <= i["properties"]["gsd"] <= 20),
+    ("id LIKE 'p01%'", lambda i: i["id"].startswith("p01")),
+    ("eo:cloud_cover IS NULL", lambda i: "eo:cloud_cover" not in i["properties"]),
+    ("eo:cloud_cover > 50.5", lambda i: i["properties"].get("eo:cloud_cover", -1) > 50.5),
+    ("casei(platform) = casei('B')", lambda i: i["properties"]["platform"] == "b"),
+    (
+        "collection = 'north' OR gsd >= 39",
+        lambda i: i["collection"] == "north" or i["properties"]["gsd"] >= 39,
+    ),
+    (
+        "s_intersects(geometry, POLYGON((0 0, 60 0, 60 60, 0 0)))",
+        lambda i: shapely.Polygon([(0, 0), (60, 0), (60, 60)]).intersects(GEOMETRIES[i["id"]]),
+    ),
+    (
+        "t_after(datetime, TIMESTAMP('2021-06-01T00:00:00Z'))",
+        lambda i: (
+            i["properties"]["datetime"] is not None
+            and interval(i)[0] > datetime(2021, 6, 1, tzinfo=UTC)
+        ),
+    ),
+    (
+        {
+            "op": "t_intersects",
+            "args": [
+                {"interval": [{"property": "start_datetime"}, {"property": "end_datetime"}]},
+                {"interval": ["2020-05-01T00:00:00Z", "2020-05-31T00:00:00Z"]},
+            ],
+        },
+        lambda i: (
+            i["properties"].get("start_datetime") is not None
+            and interval(i)[0] <= datetime(2020, 5, 31, tzinfo=UTC)
+            and interval(i)[1] >= datetime(2020, 5, 1, tzinfo=UTC)
+        ),
+    ),
+    (
+        {"op": ">", "args": [{"op": "*", "args": [{"property": "gsd"}, 2]}, 70]},
+        lambda i: i["properties"]["gsd"] * 2 > 70,
+    ),
+]
+
+
+@pytest.mark.parametrize(("expression", "predicate"), CQL2_CASES)
+def test_cql2_filters(
+    index: Index, expression: str | dict[str, Any], predicate: Callable[[Item], bool]
+) -> None:
+    assert set(index.ids(filter=expression)) == truth(predicate)
+
+
+def test_unsupported_cql2_is_a_clear_error(index: Index) -> None:
+    with pytest.raises(StacforgeError, match="not supported"):
+        list(index.ids(filter={"op": "a_contains", "args": [{"property": "x"}, ["a"]]}))
+
+
+def test_filters_combine_with_and(index: Index) -> None:
+    box = [-60.0, -40.0, 60.0, 40.0]
+    area = shapely.box(*box)
+    expected = truth(
+        lambda i: (
+            area.intersects(GEOMETRIES[i["id"]])
+            and i["collection"] == "east"
+            and i["properties"]["gsd"] > 20
+            and interval(i)[1] >= datetime(2021, 1, 1, tzinfo=UTC)
+        )
+    )
+    found = index.ids(bbox=box, collections=["east"], filter="gsd > 20", datetime="2021/..")
+    assert set(found) == expected
+
+
+def test_sortby_and_max_items(index: Index) -> None:
+    everything = [item for item, _ in ITEMS]
+    by_gsd = sorted(everything, key=lambda i: (-i["properties"]["gsd"], i["id"]))
+    assert list(index.ids(sortby="-gsd,id", max_items=25)) == [i["id"] for i in by_gsd[:25]]
+    by_time = sorted(everything, key=lambda i: (interval(i)[0], i["id"]))
+    assert list(index.ids(sortby=["+datetime", "id"])) == [i["id"] for i in by_time]
+    assert len(list(index.ids(max_items=7))) == 7
+    assert index.count(limit=0) == 0
+    assert index.count() == len(ITEMS)
+
+
+def test_asset_filters_keep_matching_assets(index: Index) -> None:
+    window = (datetime(2020, 6, 1, tzinfo=UTC), datetime(2020, 8, 31, 23, 59, 59, tzinfo=UTC))
+    expected: list[str] = []
+    for item, href in sorted(ITEMS, key=lambda pair: pair[0]["id"]):
+        for key, asset in item["assets"].items():
+            if "data" not in asset["roles"] or not fnmatch.fnmatch(key, "b[0-2]"):
+                continue
+            moment = pystac.utils.str_to_datetime(asset["datetime"])
+            if window[0] <= moment <= window[1]:
+                expected.append(
+                    asset["href"]
+                    if asset["href"].startswith("https:")
+                    else str(Path(href).parent / asset["href"].removeprefix("./"))
+                )
+    params: dict[str, Any] = {
+        "asset_roles": ["data"],
+        "asset_keys": ["b[0-2]"],
+        "asset_datetime": "2020-06/2020-08",
+        "sortby": "id",
+    }
+    assert list(index.hrefs(**params)) == expected
+    items = index.search(**params)
+    assert sum(len(item.assets) for item in items) == len(expected)
+    assert all(item.assets for item in items)
+
+
+def test_hrefs_are_absolute_and_complete(index: Index) -> None:
+    hrefs = list(index.hrefs(ids=["p0003"]))
+    item = next(item for item, _ in ITEMS if item["id"] == "p0003")
+    assert len(hrefs) == len(item["assets"])
+    assert "/catalog/north/thumbs/3.png" in hrefs  # "../thumbs/3.png" from the item
+    assert all(h.startswith(("https://", "/")) for h in hrefs)
+
+
+def test_items_are_pystac_items_with_absolute_self_links(index: Index) -> None:
+    collection = index.search(ids=["p0007", "p0008"])
+    assert isinstance(collection, pystac.ItemCollection)
+    by_id = {item.id: item for item in collection}
+    assert by_id.keys() == {"p0007", "p0008"}
+    source = dict(ITEMS[7][0])
+    assert by_id["p0007"].get_self_href() == ITEMS[7][1]
+    assert by_id["p0007"].properties == {
+        k: v for k, v in source["properties"].items() if v is not None or k == "datetime"
+    }
+    assert by_id["p0008"].datetime is None and by_id["p0008"].properties["start_datetime"]
+
+
+def test_several_sidecars_together(
+    tmp_path: Path, write_index: Callable[..., Any], index: Index
+) -> None:
+    first, second = ITEMS[:700], ITEMS[700:]
+    write_index(tmp_path / "a", first, relative=False)
+    write_index(tmp_path / "b", second, relative=False)
+    both = open_index(tmp_path / "a", tmp_path / "b")
+    box = [-100.0, -50.0, 100.0, 50.0]
+    assert set(both.ids(bbox=box)) == set(index.ids(bbox=box))
+    assert both.count() == len(ITEMS)
+    assert list(both.ids(sortby="id", max_items=5)) == sorted(i["id"] for i, _ in ITEMS)[:5]
+
+
+def test_labels_by_count_and_through_source_links(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    images = [
+        (make_item(f"img{i}", i, 0, collection="images"), f"/cat/img{i}.json") for i in range(6)
+    ]
+    labels = []
+    for i in range(6):
+        label = make_item(
+            f"lab{i}",
+            i,
+            0,
+            collection="labels",
+            properties={
+                "label:type": "vector",
+                "label:overviews": [
+                    {"property_key": "kind", "counts": [{"name": "tree", "count": i * 10}]},
+                    {"property_key": "share", "statistics": [{"name": "bog", "value": i / 10}]},
+                ],
+            },
+            links=[{"rel": "source", "href": f"./img{i}.json"}],
+        )
+        labels.append((label, f"/cat/lab{i}.json"))
+    write_index(tmp_path / "images", images, relative=False)
+    write_index(tmp_path / "labels", labels, relative=False)
+    both = open_index(tmp_path / "images", tmp_path / "labels")
+    assert set(both.ids(labels=["tree>=30"])) == {"lab3", "lab4", "lab5", "img3", "img4", "img5"}
+    assert set(both.ids(labels=["tree>=30", "bog<0.45"], collections="images")) == {
+        "img3",
+        "img4",
+    }
+    assert set(both.ids(label_any=["tree,bog>=50.3"])) == {"lab5", "img5"}
+    # A class an item does not list counts 0; items without overviews never match.
+    assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
+    assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
+
+
+def test_opening_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a stacforge index"):
+        open_index(tmp_path)
+    (tmp_path / "catalog.json").write_text('{"type": "Catalog", "id": "x", "links": []}')
+    with pytest.raises(InputError, match="no collection-mirror"):
+        open_index(tmp_path)
