@@ -7,6 +7,7 @@ import os
 import pytest
 
 from stacforge.crawl.hrefs import redact, resolve, start_href, strip_userinfo
+from stacforge.errors import StacforgeError
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,10 @@ def test_resolve(href: str, base: str, expected: str | None) -> None:
 
 def test_start_href_makes_local_paths_absolute() -> None:
     assert start_href("cat/catalog.json") == os.path.join(os.getcwd(), "cat", "catalog.json")
+    assert start_href("file:///data/catalog.json") == "/data/catalog.json"
     assert start_href("http://h/catalog.json#x") == "http://h/catalog.json"
+    with pytest.raises(StacforgeError, match="only http"):
+        start_href("s3://bucket/catalog.json")
 
 
 def test_redact_hides_passwords_and_signed_query_values() -> None:

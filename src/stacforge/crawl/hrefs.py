@@ -10,6 +10,8 @@ import os
 import re
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
+from stacforge.errors import StacforgeError
+
 HTTP_SCHEMES = frozenset({"http", "https"})
 
 # Query parameters that carry secrets in signed URLs (S3, Azure SAS, GCS, API keys).
@@ -28,10 +30,16 @@ def is_http(href: str) -> bool:
 
 
 def start_href(href: str | os.PathLike[str]) -> str:
-    """The crawl's first href: a URL as given, a local path made absolute."""
+    """The crawl's first href: a URL as given, a local path made absolute.
+
+    Raises:
+        StacforgeError: ``href`` is a URL with a scheme other than ``http(s)`` or ``file``.
+    """
     text = os.fspath(href)
     if is_http(text):
         return urldefrag(text).url
+    if scheme(text) not in ("", "file"):
+        raise StacforgeError(f"{redact(text)}: only http(s) URLs and local paths can be crawled")
     return _local_path(text, os.getcwd())
 
 
