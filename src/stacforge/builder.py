@@ -31,6 +31,7 @@ def build(
     root_href: str | None = None,
     asset_href_base: str | None = None,
     skip_invalid: bool = False,
+    index: bool = True,
 ) -> BuildResult:
     """Builds the static catalog of ``dataset`` from ``source`` into ``out``.
 
@@ -44,6 +45,7 @@ def build(
         root_href: Publication URL of ``out``; adds an absolute root ``self`` link.
         asset_href_base: Prefix of asset hrefs, where the dataset's assets are URLs.
         skip_invalid: Skip and report bad samples instead of failing on the first.
+        index: Write each top-level collection's sidecar index (stac-geoparquet) alongside.
 
     Raises:
         StacforgeError: Unknown dataset, ``out`` exists without ``overwrite``, or bad input
@@ -60,10 +62,12 @@ def build(
     )
     with atomic_directory(Path(out), overwrite=overwrite) as tmp:
         plan = DATASETS[dataset].plan(source, options)
-        writer = CatalogWriter(tmp, plan.catalog, plan.collections, root_href=root_href)
-        for placed in plan.items:
-            writer.add(placed)
-        summary = writer.close()
+        with CatalogWriter(
+            tmp, plan.catalog, plan.collections, root_href=root_href, index=index
+        ) as writer:
+            for placed in plan.items:
+                writer.add(placed)
+            summary = writer.close()
     return BuildResult(
         catalog=Path(out) / "catalog.json",
         items=summary.items,

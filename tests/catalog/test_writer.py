@@ -14,6 +14,7 @@ from stacforge.catalog.layout import item_path, relative_href
 from stacforge.catalog.model import CatalogSpec, CollectionSpec, PlacedItem
 from stacforge.catalog.writer import CatalogWriter, geometry_bbox
 from stacforge.errors import StacforgeError
+from stacforge.index import open_index
 
 CATALOG = CatalogSpec(id="demo", title="Demo", description="A demo catalog.")
 SPEC = CollectionSpec(
@@ -172,3 +173,32 @@ def test_relative_href_and_geometry_bbox() -> None:
         "geometries": [multi, {"type": "Point", "coordinates": [4, 0]}],
     }
     assert geometry_bbox(nested) == [-2, 0, 4, 5]
+
+
+def test_sidecar_index_is_written_in_the_same_pass_and_advertised(tmp_path: Path) -> None:
+    placed = [PlacedItem("demo_source", ("p",), make_item(i)) for i in range(3)]
+    write(tmp_path, placed)
+
+    collection = json.loads((tmp_path / "demo_source/collection.json").read_text())
+    assert collection["assets"]["geoparquet-items"] == {
+        "href": "./index/items.parquet",
+        "type": "application/vnd.apache.parquet",
+        "title": "All items of this collection as stac-geoparquet",
+        "roles": ["collection-mirror"],
+    }
+    manifest = json.loads((tmp_path / "demo_source/index/manifest.json").read_text())
+    assert manifest["items"] == 3
+    hits = open_index(tmp_path).search(ids=["item-1"])
+    assert [item.id for item in hits] == ["item-1"]
+    # The sidecar is not mistaken for an item folder, here or in a collection holding items.
+    sub = json.loads((tmp_path / "demo_source/p/collection.json").read_text())
+    assert len([link for link in sub["links"] if link["rel"] == "item"]) == 3
+
+
+def test_no_index_writes_no_sidecar(tmp_path: Path) -> None:
+    with CatalogWriter(tmp_path, CATALOG, (SPEC,), index=False) as writer:
+        writer.add(PlacedItem("demo_source", (), make_item(1)))
+        writer.close()
+    collection = json.loads((tmp_path / "demo_source/collection.json").read_text())
+    assert "assets" not in collection
+    assert not (tmp_path / "demo_source/index").exists()

@@ -3,7 +3,9 @@
 Items go to disk as they arrive; the writer keeps only one small record per (sub-)collection
 (extent, counts, summaries, item_assets), so memory stays flat however many items stream past.
 Collection files are written at :meth:`CatalogWriter.close`, when their extents are known; their
-item links are read back from the directory tree rather than held in memory.
+item links are read back from the directory tree rather than held in memory. In the same pass,
+each top-level collection gets its sidecar index (stac-geoparquet, see :mod:`stacforge.index`)
+in ``<collection>/index/``, advertised on the collection as a ``collection-mirror`` asset.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from stacforge.catalog.io import dumps
 from stacforge.catalog.layout import (
@@ -27,10 +30,15 @@ from stacforge.catalog.layout import (
 )
 from stacforge.catalog.model import CatalogSpec, CollectionSpec, PlacedItem
 from stacforge.errors import StacforgeError
+from stacforge.index import layout as index_layout
+from stacforge.index.writer import IndexWriter
 
 STAC_VERSION = "1.1.0"
 MAX_LINKS = 10_000
 """Best practice: no catalog or collection file should list more links than this."""
+INDEX_FOLDER = "index"
+"""Folder of a top-level collection's sidecar index, beside its ``collection.json``."""
+INDEX_ASSET = "geoparquet-items"
 
 _JSON = "application/json"
 _GEOJSON = "application/geo+json"
@@ -118,6 +126,9 @@ class CatalogWriter:
         root_href: Where the catalog will be published; adds an absolute ``self`` link to the
             root catalog (a relative-published catalog). Without it, the catalog is
             self-contained (relative links only).
+        index: Write each top-level collection's sidecar index in the same pass.
+
+    Use it as a context manager: an exception inside the block aborts the sidecar writers.
     """
 
     def __init__(
@@ -127,8 +138,11 @@ class CatalogWriter:
         collections: Sequence[CollectionSpec],
         *,
         root_href: str | None = None,
+        index: bool = True,
     ) -> None:
         self._root = Path(root)
+        self._index = index
+        self._indexes: dict[str, IndexWriter] = {}
         self._catalog = catalog
         self._specs = {spec.id: spec for spec in collections}
         self._root_href = root_href
@@ -138,6 +152,19 @@ class CatalogWriter:
         }
         self._item_assets: dict[str, dict[str, dict[str, Any]]] = {s.id: {} for s in collections}
         self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            for index in self._indexes.values():
+                index.abort(exc)
 
     def add(self, placed: PlacedItem) -> None:
         """Writes one item and folds it into its collections' extents and summaries."""
@@ -168,6 +195,8 @@ class CatalogWriter:
             if (value := properties.get(name)) is not None:
                 summary.add(value)
         _merge_item_assets(self._item_assets[collection], item.get("assets", {}))
+        if index := self._indexes.get(collection):
+            index.add(item, relative_href(f"{collection}/{INDEX_FOLDER}/x", path))
 
     def close(self) -> WriteSummary:
         """Writes the collection files and the root catalog; returns counts and warnings."""
@@ -175,6 +204,8 @@ class CatalogWriter:
             raise StacforgeError("catalog writer already closed")
         self._closed = True
         warnings: list[str] = []
+        for index in self._indexes.values():
+            index.close()
         for node in self._nodes.values():
             self._write_collection(node, warnings)
         catalog: dict[str, Any] = {
@@ -229,6 +260,11 @@ class CatalogWriter:
             (self._root / collection_path(collection, here)).parent.mkdir(
                 parents=True, exist_ok=True
             )
+            if not depth and self._index:
+                self._indexes[collection] = IndexWriter(
+                    self._root / collection / INDEX_FOLDER,
+                    source=relative_href(f"{collection}/{INDEX_FOLDER}/x", CATALOG_FILE),
+                )
             # Every item of a node sits at the same depth, so its structural links are shared.
             sample = item_path(collection, here, "x")
             self._nodes[key] = _Node(
@@ -276,7 +312,9 @@ class CatalogWriter:
             item_ids = sorted(
                 entry.name
                 for entry in os.scandir(folder)
-                if entry.is_dir() and entry.name not in node.children
+                if entry.is_dir()
+                and entry.name not in node.children
+                and (node.partition or entry.name != INDEX_FOLDER)
             )
             links.extend(
                 {"rel": "item", "href": f"./{item_id}/{item_id}.json", "type": _GEOJSON}
@@ -318,6 +356,16 @@ class CatalogWriter:
             if item_assets := self._item_assets[spec.id]:
                 collection["item_assets"] = item_assets
             collection.update(spec.extra_fields)
+            if spec.id in self._indexes:
+                collection["assets"] = {
+                    **collection.get("assets", {}),
+                    INDEX_ASSET: {
+                        "href": f"./{INDEX_FOLDER}/{index_layout.ITEMS_FILE}",
+                        "type": index_layout.MEDIA_TYPE,
+                        "title": "All items of this collection as stac-geoparquet",
+                        "roles": [index_layout.MIRROR_ROLE],
+                    },
+                }
         collection["links"] = links
         (self._root / path).write_bytes(dumps(collection))
 

@@ -27,6 +27,12 @@ from stacforge.datasets import DATASETS
 @click.option(
     "--skip-invalid", is_flag=True, help="Skip and report bad samples instead of failing."
 )
+@click.option(
+    "--index/--no-index",
+    default=True,
+    show_default=True,
+    help="Write each collection's sidecar index (stac-geoparquet) in the same pass.",
+)
 def build_command(
     dataset: str,
     source: Path,
@@ -35,6 +41,7 @@ def build_command(
     root_href: str | None,
     asset_href_base: str | None,
     skip_invalid: bool,
+    index: bool,
 ) -> None:
     """Build the static STAC catalog of DATASET from the native files in SOURCE into OUT."""
     started = time.perf_counter()
@@ -46,6 +53,7 @@ def build_command(
         root_href=root_href,
         asset_href_base=asset_href_base,
         skip_invalid=skip_invalid,
+        index=index,
     )
     for error in result.skipped:
         click.echo(f"skipped: {error}", err=True)
