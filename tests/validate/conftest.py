@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from stacforge.catalog.io import write_json_atomic
+from stacforge.catalog.validate import ValidationReport
 
 LABEL = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
 ML_AOI = "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
@@ -113,6 +114,16 @@ def write_catalog(tmp_path: Path) -> Callable[[Objects], Path]:
         return root
 
     return write
+
+
+@pytest.fixture
+def error_lines() -> Callable[[ValidationReport, Path], list[str]]:
+    """A report's error lines, with file names relative to the catalog root."""
+
+    def lines(report: ValidationReport, root: Path) -> list[str]:
+        return [str(error).removeprefix(f"{root}/") for error in report.errors]
+
+    return lines
 
 
 @dataclass

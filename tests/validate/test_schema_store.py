@@ -38,11 +38,17 @@ def schema_folder(folder: Path, schemas: dict[str, Any]) -> Path:
     return folder
 
 
-def lines(report: Any, root: Path) -> list[str]:
-    return [str(error).removeprefix(f"{root}/") for error in report.errors]
+def use_served_extension(objects: Objects, server: Any) -> None:
+    """Publishes the demo extension (two documents) and declares it on the label item."""
+    server.documents = {
+        "demo/v1/schema.json": orjson.dumps(EXTENSION),
+        "demo/v1/defs.json": orjson.dumps(DEFS),
+    }
+    objects[ITEM]["stac_extensions"].append(server.url("demo/v1/schema.json"))
 
 
 def test_schemas_folder_comes_before_the_env_folder(
+    error_lines: Callable,
     objects: Objects,
     write_catalog: Callable,
     tmp_path: Path,
@@ -58,7 +64,7 @@ def test_schemas_folder_comes_before_the_env_folder(
     monkeypatch.setenv("STACFORGE_SCHEMAS", str(strict))
     first_shared = validate(root, schemas=shared / "schemas", allow_download=False)
 
-    assert lines(first_strict, root) == [
+    assert error_lines(first_strict, root) == [
         "demo_labels/collection.json: $: 'ml-aoi:strict' is a required property",
         f"{ITEM}: $: 'ml-aoi:strict' is a required property",
     ]
@@ -75,13 +81,13 @@ def test_a_schema_folder_without_a_map_is_an_error(
 
 
 def test_download_goes_to_the_cache_and_is_reused_offline(
-    objects: Objects, write_catalog: Callable, schema_server: Any, schema_cache: Path
+    error_lines: Callable,
+    objects: Objects,
+    write_catalog: Callable,
+    schema_server: Any,
+    schema_cache: Path,
 ) -> None:
-    schema_server.documents = {
-        "demo/v1/schema.json": orjson.dumps(EXTENSION),
-        "demo/v1/defs.json": orjson.dumps(DEFS),
-    }
-    objects[ITEM]["stac_extensions"].append(schema_server.url("demo/v1/schema.json"))
+    use_served_extension(objects, schema_server)
     objects[ITEM]["properties"]["demo:size"] = 0
     root = write_catalog(objects)
 
@@ -89,7 +95,7 @@ def test_download_goes_to_the_cache_and_is_reused_offline(
     cached = validate(root, allow_download=False)
 
     expected = [f"{ITEM}: $.properties['demo:size']: 0 is less than the minimum of 1"]
-    assert lines(downloaded, root) == lines(cached, root) == expected
+    assert error_lines(downloaded, root) == error_lines(cached, root) == expected
     assert schema_server.requests == {"demo/v1/schema.json": 1, "demo/v1/defs.json": 1}
     cache_files = sorted(path.name for path in schema_cache.iterdir())
     assert len(cache_files) == 2  # nothing half-written left behind
@@ -97,7 +103,11 @@ def test_download_goes_to_the_cache_and_is_reused_offline(
 
 
 def test_a_broken_download_is_an_error_and_not_cached(
-    objects: Objects, write_catalog: Callable, schema_server: Any, schema_cache: Path
+    error_lines: Callable,
+    objects: Objects,
+    write_catalog: Callable,
+    schema_server: Any,
+    schema_cache: Path,
 ) -> None:
     schema_server.documents = {"demo/v1/schema.json": b'{"type": "obj'}
     url = schema_server.url("demo/v1/schema.json")
@@ -107,7 +117,7 @@ def test_a_broken_download_is_an_error_and_not_cached(
 
     report = validate(root, allow_download=True)
 
-    [broken, not_found] = lines(report, root)
+    [broken, not_found] = error_lines(report, root)
     assert broken.startswith(f"{ITEM}: $: schema {url} not found (download failed: ")
     assert not_found == (
         f"{ITEM}: $: schema {missing} not found (download failed: HTTP Error 404: Not Found)"
@@ -118,11 +128,7 @@ def test_a_broken_download_is_an_error_and_not_cached(
 def test_a_corrupt_cache_entry_is_fetched_anew(
     objects: Objects, write_catalog: Callable, schema_server: Any, schema_cache: Path
 ) -> None:
-    schema_server.documents = {
-        "demo/v1/schema.json": orjson.dumps(EXTENSION),
-        "demo/v1/defs.json": orjson.dumps(DEFS),
-    }
-    objects[ITEM]["stac_extensions"].append(schema_server.url("demo/v1/schema.json"))
+    use_served_extension(objects, schema_server)
     objects[ITEM]["properties"]["demo:size"] = 3
     root = write_catalog(objects)
     assert validate(root, allow_download=True).valid
@@ -136,7 +142,7 @@ def test_a_corrupt_cache_entry_is_fetched_anew(
 
 
 def test_a_missing_referenced_schema_is_reported_where_it_is_needed(
-    objects: Objects, write_catalog: Callable, tmp_path: Path
+    error_lines: Callable, objects: Objects, write_catalog: Callable, tmp_path: Path
 ) -> None:
     # Found locally, but its $ref leads to a schema nobody has: only objects that use the
     # field need it.
@@ -152,7 +158,7 @@ def test_a_missing_referenced_schema_is_reported_where_it_is_needed(
 
     report = validate(root, schemas=folder, allow_download=False)
 
-    assert lines(report, root) == [
+    assert error_lines(report, root) == [
         f"{ITEM}: $: schema {url} refers to {gone}, which is not found "
         "(not in any schema folder or the cache; download disabled)"
     ]

@@ -10,17 +10,12 @@ from typing import Any
 import pytest
 
 import stacforge.catalog.validate as validation
-from stacforge.catalog.validate import ValidationReport, validate
+from stacforge.catalog.validate import validate
 from stacforge.errors import StacforgeError
 
 ITEM = "demo_labels/tile-1/tile-1.json"
 COLLECTION = "demo_labels/collection.json"
 Objects = dict[str, dict[str, Any]]
-
-
-def lines(report: ValidationReport, root: Path) -> list[str]:
-    """The report's error lines, with file names relative to ``root``."""
-    return [str(error).removeprefix(f"{root}/") for error in report.errors]
 
 
 def test_small_label_catalog_is_valid(objects: Objects, write_catalog: Callable) -> None:
@@ -109,7 +104,8 @@ def _misspell_label_type(objects: Objects) -> None:
         "bad-label-type",
     ],
 )
-def test_each_breakage_is_one_clear_line(
+def test_each_breakage_is_reported_in_clear_lines(
+    error_lines: Callable,
     objects: Objects,
     write_catalog: Callable,
     breakage: Callable[[Objects], None],
@@ -120,7 +116,7 @@ def test_each_breakage_is_one_clear_line(
 
     report = validate(root, allow_download=False)
 
-    assert lines(report, root) == expected
+    assert error_lines(report, root) == expected
     assert report.counts == {"catalog": 1, "collection": 1, "item": 1}
     n = len(expected)
     assert report.summary() == (
@@ -129,7 +125,7 @@ def test_each_breakage_is_one_clear_line(
 
 
 def test_unknown_extension_offline_is_an_error_naming_schema_and_object(
-    objects: Objects, write_catalog: Callable, schema_cache: Path
+    error_lines: Callable, objects: Objects, write_catalog: Callable, schema_cache: Path
 ) -> None:
     unknown = "https://stac-extensions.github.io/unknown/v1.0.0/schema.json"
     objects[ITEM]["stac_extensions"].append(unknown)
@@ -137,7 +133,7 @@ def test_unknown_extension_offline_is_an_error_naming_schema_and_object(
 
     report = validate(root, allow_download=False)
 
-    assert lines(report, root) == [
+    assert error_lines(report, root) == [
         f"{ITEM}: $: schema {unknown} not found "
         "(not in any schema folder or the cache; download disabled)"
     ]
@@ -145,14 +141,14 @@ def test_unknown_extension_offline_is_an_error_naming_schema_and_object(
 
 
 def test_missing_child_is_reported_and_the_rest_still_walked(
-    objects: Objects, write_catalog: Callable
+    error_lines: Callable, objects: Objects, write_catalog: Callable
 ) -> None:
     objects["catalog.json"]["links"].append({"rel": "child", "href": "./gone/collection.json"})
     root = write_catalog(objects)
 
     report = validate(root, allow_download=False)
 
-    assert lines(report, root) == [
+    assert error_lines(report, root) == [
         "catalog.json: $.links[2].href: child link target not found: ./gone/collection.json"
     ]
     assert report.counts == {"catalog": 1, "collection": 1, "item": 1}
@@ -185,13 +181,15 @@ def test_a_file_that_is_not_json_is_reported(objects: Objects, write_catalog: Ca
     assert report.summary() == ("invalid: 1 error in 2 objects (1 catalog, 1 collection, 0 items)")
 
 
-def test_an_object_of_another_type_is_reported(objects: Objects, write_catalog: Callable) -> None:
+def test_an_object_of_another_type_is_reported(
+    error_lines: Callable, objects: Objects, write_catalog: Callable
+) -> None:
     objects[ITEM]["type"] = "FeatureCollection"
     root = write_catalog(objects)
 
     report = validate(root, allow_download=False)
 
-    assert lines(report, root) == [
+    assert error_lines(report, root) == [
         f"{ITEM}: $.type: not a Catalog, Collection or Item: 'FeatureCollection'"
     ]
 
@@ -212,7 +210,10 @@ def test_errors_are_passed_on_as_found(objects: Objects, write_catalog: Callable
 
 
 def test_a_process_pool_gives_the_same_report(
-    objects: Objects, write_catalog: Callable, monkeypatch: pytest.MonkeyPatch
+    error_lines: Callable,
+    objects: Objects,
+    write_catalog: Callable,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Enough items for the pool, made from the label item; one of them broken.
     item = objects.pop(ITEM)
@@ -233,7 +234,7 @@ def test_a_process_pool_gives_the_same_report(
     pooled = validate(root, allow_download=False, workers=2)
 
     assert pooled == in_process
-    assert lines(pooled, root) == [
+    assert error_lines(pooled, root) == [
         "demo_labels/tile-5/tile-5.json: $.properties['label:description']: '' should be non-empty"
     ]
     assert pooled.counts == {"catalog": 1, "collection": 1, "item": 8}
@@ -252,7 +253,9 @@ def test_real_stac_1_1_catalogs_are_valid(realworld: Path, name: str, summary: s
     assert report.summary() == summary
 
 
-def test_real_catalog_with_pre_1_0_label_fields_is_invalid(realworld: Path) -> None:
+def test_real_catalog_with_pre_1_0_label_fields_is_invalid(
+    error_lines: Callable, realworld: Path
+) -> None:
     # pystac's test case 6 declares label v1.0.1 but spells its fields the 0.x way.
     root = realworld / "pystac-test-case-6"
 
@@ -262,7 +265,7 @@ def test_real_catalog_with_pre_1_0_label_fields_is_invalid(realworld: Path) -> N
         "12cb17a8-ae08-469c-a2be-4d0619240014/400c22e3-5b54-438b-b600-5e9bd6d0a498/"
         "3c67b59c-2e6f-47fb-ba3c-0dd106941096.json"
     )
-    assert lines(report, root) == [
+    assert error_lines(report, root) == [
         f"{item}: $.properties: 'label:properties' is a required property",
         f"{item}: $.properties: 'label:method', 'label:property', 'label:task' "
         "do not match any of the regexes: '^(?!label:)'",
