@@ -306,3 +306,14 @@ def test_real_rc1_catalog_offline_reports_each_missing_schema(realworld: Path) -
     assert len(report.errors) == len(expected)
     assert all(error.message.endswith("download disabled)") for error in report.errors)
     assert report.counts == {"catalog": 1, "collection": 2, "item": 5}
+
+
+def test_a_root_spelled_with_dot_dot_is_still_visited_once(
+    objects: Objects, write_catalog: Callable
+) -> None:
+    objects[ITEM]["links"].append({"rel": "child", "href": "../../catalog.json"})
+    root = write_catalog(objects)
+
+    report = validate(root / "demo_labels" / ".." / "catalog.json", allow_download=False)
+
+    assert report.counts == {"catalog": 1, "collection": 1, "item": 1}

@@ -227,7 +227,7 @@ def _root_file(href: str | os.PathLike[str]) -> Path:
     Raises:
         StacforgeError: There is no such file.
     """
-    path = Path(href)
+    path = Path(os.path.normpath(href))  # spelled as the walk spells linked files
     if path.is_dir():
         path = path / "catalog.json"
     if not path.is_file():
