@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEMO := .demo
+# Offline schemas for `stacforge validate`: ../shared/schemas when it is there; otherwise the
+# validator uses its user cache and downloads what is missing.
+export STACFORGE_SCHEMAS ?= $(abspath $(wildcard ../shared/schemas))
 
 .PHONY: demo test lint venv clean
 
@@ -18,7 +21,7 @@ $(INSTALLED): pyproject.toml
 venv: $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/stacforge sample rapidai4eo $(DEMO)/rapidai4eo --locations 500
+	$(BIN)/stacforge sample rapidai4eo $(DEMO)/rapidai4eo --locations 200
 	$(BIN)/stacforge build rapidai4eo $(DEMO)/rapidai4eo catalogs/rapidai4eo --overwrite
 	$(BIN)/stacforge validate catalogs/rapidai4eo
 
