@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -290,3 +291,10 @@ def test_other_sink_errors_end_the_crawl(files: CatalogFiles) -> None:
 def test_offline_needs_a_cache(files: CatalogFiles) -> None:
     with pytest.raises(StacforgeError, match="offline crawl needs a cache"):
         crawl("http://127.0.0.1:9/catalog.json", options=CrawlOptions(offline=True))
+
+
+def test_garbage_collector_settings_are_restored(files: CatalogFiles) -> None:
+    files.tree({"a": 2})
+    before = gc.get_threshold()
+    crawl(files.root / "catalog.json")
+    assert gc.get_threshold() == before
