@@ -21,9 +21,7 @@ $(INSTALLED): pyproject.toml
 venv: $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/stacforge sample rapidai4eo $(DEMO)/rapidai4eo --locations 200
-	$(BIN)/stacforge build rapidai4eo $(DEMO)/rapidai4eo catalogs/rapidai4eo --overwrite
-	$(BIN)/stacforge validate catalogs/rapidai4eo
+	BIN=$(BIN) DEMO=$(DEMO) scripts/demo.sh
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks
