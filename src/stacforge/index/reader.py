@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import shutil
 import tempfile
@@ -22,14 +23,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
-from stac_geoparquet.arrow import stac_table_to_items
 
 from stacforge.catalog.model import Item
 from stacforge.errors import InputError
 from stacforge.index import hrefs, layout
+from stacforge.index.rows import batch_items
 
 _ALWAYS_KEPT = frozenset({"datetime"})
 """Properties kept even when null: STAC requires ``datetime`` (null with a time range)."""
+_BATCH_ROWS = 256
+"""Rows converted to dicts at a time (a 300-asset item is ~0.2 MB of dicts)."""
 _TIMESTAMPS = ("datetime", "start_datetime", "end_datetime", "created", "updated")
 """Properties stac-geoparquet stores as timestamps and formats with microseconds."""
 
@@ -77,15 +80,31 @@ def item_dicts(table: pa.Table, base: str | None) -> Iterator[Item]:
     had come back as nulls; they are dropped (see :func:`_without_nulls`). ``self`` hrefs are
     resolved against ``base``, the location of the Parquet file.
     """
-    if not table.num_rows:
-        return
-    for item in stac_table_to_items(table):
-        item = _without_nulls(item)
-        if base is not None:
-            for link in item["links"]:
-                if link.get("rel") == "self":
-                    link["href"] = hrefs.join(base, link["href"])
-        yield item
+    for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
+        with _gc_paused():
+            items = [_without_nulls(item) for item in batch_items(batch)]
+            if base is not None:
+                for item in items:
+                    for link in item["links"]:
+                        if link.get("rel") == "self":
+                            link["href"] = hrefs.join(base, link["href"])
+        yield from items
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pauses the cyclic garbage collector.
+
+    Building a batch creates hundreds of thousands of small dicts, none in a cycle, which
+    would trigger many full collections: about half of the conversion time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _without_nulls(item: dict[str, Any]) -> Item:
@@ -113,7 +132,11 @@ def _without_nulls(item: dict[str, Any]) -> Item:
         if isinstance(value, str) and value.endswith(".000000Z"):
             item["properties"][name] = value[: -len(".000000Z")] + "Z"
     item["links"] = [_compact(link) for link in item.get("links") or ()]
-    item["assets"] = {key: _compact(asset) for key, asset in (item.get("assets") or {}).items()}
+    item["assets"] = {
+        key: _compact(asset)
+        for key, asset in (item.get("assets") or {}).items()
+        if asset is not None
+    }
     if item.get("collection") is None:
         item.pop("collection", None)
     item.setdefault("type", "Feature")

@@ -178,23 +178,10 @@ class Index:
         """The absolute hrefs of the matching items' (matching) assets, item by item."""
         query = Query.from_params(**params)
         for hits in self._blocks(query):
-            sidecar = hits.sidecar
             assets = hits.assets
             if assets is None:
-                assets = _asset_rows(sidecar, np.sort(hits.rows), ["row", "href"])
-            item_hrefs = read_rows(sidecar.search, sidecar.search_offsets, hits.rows, ["href"])
-            bases = {
-                row: sidecar.absolute(href)
-                for row, href in zip(
-                    hits.rows.tolist(), item_hrefs["href"].to_pylist(), strict=True
-                )
-            }
-            assets = _in_row_order(assets, hits.rows)
-            for row, href in zip(
-                assets["row"].to_pylist(), assets["href"].to_pylist(), strict=True
-            ):
-                if href is not None:
-                    yield href if hrefs.is_absolute(href) else hrefs.join(bases[row], href)
+                assets = _asset_rows(hits.sidecar, np.sort(hits.rows), ["row", "href"])
+            yield from _absolute_hrefs(hits, _in_row_order(assets, hits.rows))
 
     def count(self, **params: Unpack[SearchParams]) -> int:
         """How many items match (at most ``max_items``)."""
@@ -217,6 +204,24 @@ class Index:
                     hits = _first(hits, remaining)
                 remaining -= len(hits.rows)
             yield hits
+
+
+def _absolute_hrefs(hits: Hits, assets: pa.Table) -> list[str]:
+    """The assets' hrefs, relative ones resolved against their item's href."""
+    absolute = pc.fill_null(pc.match_substring_regex(assets["href"], hrefs.ABSOLUTE), True)
+    found = assets["href"].to_pylist()
+    if pc.all(absolute).as_py():
+        return [href for href in found if href is not None]
+    sidecar = hits.sidecar
+    items = read_rows(sidecar.search, sidecar.search_offsets, hits.rows, ["href"])["href"]
+    bases = dict(zip(hits.rows.tolist(), map(sidecar.absolute, items.to_pylist()), strict=True))
+    return [
+        href if done else hrefs.join(bases[row], href)
+        for row, href, done in zip(
+            assets["row"].to_pylist(), found, absolute.to_pylist(), strict=True
+        )
+        if href is not None
+    ]
 
 
 def _first(hits: Hits, n: int) -> Hits:
@@ -250,10 +255,8 @@ class _LabelMatches:
 
     def linked_in(self, sidecar: Sidecar) -> pa.Array:
         """The linked hrefs in the forms ``sidecar`` may store them (absolute or relative)."""
-        forms = set(self.sources)
-        for href in self.sources:
-            if not hrefs.is_url(href):
-                forms.add(os.path.relpath(href, sidecar.directory).replace(os.sep, "/"))
+        paths = [href for href in self.sources if not hrefs.is_url(href)]
+        forms = self.sources | set(hrefs.relative_to(sidecar.directory.as_posix(), paths))
         return pa.array(sorted(forms), pa.string())
 
 

@@ -86,8 +86,9 @@ def asset_table(chunk: pa.Table, first_row: int) -> pa.Table:
         present = np.flatnonzero(asset.is_valid().to_numpy(zero_copy_only=False))
         if not len(present):
             continue
+        start, end = item_start, item_end
         if len(present) < len(asset):
-            asset = asset.take(present)
+            asset, start, end = asset.take(present), start.take(present), end.take(present)
         fields = dict(zip(asset.type.names, asset.flatten(), strict=True))
         own_start, own_end, own_instant = (
             _asset_timestamps(chunk, present, key, fields, name)
@@ -97,12 +98,12 @@ def asset_table(chunk: pa.Table, first_row: int) -> pa.Table:
             pa.Table.from_arrays(
                 [
                     pa.array(present + first_row, pa.int64()),
-                    pa.array(np.full(len(present), key, dtype=object), pa.string()),
+                    pa.repeat(pa.scalar(key, pa.string()), len(present)),
                     _field(fields, "href", pa.string(), len(present)),
                     _field(fields, "type", pa.string(), len(present)),
                     _field(fields, "roles", pa.list_(pa.string()), len(present)),
-                    pc.coalesce(own_start, own_instant, item_start.take(present)),
-                    pc.coalesce(own_end, own_instant, item_end.take(present)),
+                    pc.coalesce(own_start, own_instant, start),
+                    pc.coalesce(own_end, own_instant, end),
                 ],
                 schema=ASSETS_SCHEMA,
             )

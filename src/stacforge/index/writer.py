@@ -81,7 +81,7 @@ class IndexWriter:
         *,
         source: str | None = None,
         overwrite: bool = False,
-        memory_limit: int = 256 << 20,
+        memory_limit: int = 128 << 20,
         row_group_bytes: int = 64 << 20,
     ) -> None:
         self._directory = Path(directory)
@@ -205,7 +205,7 @@ class IndexWriter:
         folder = self._tmp / ".runs"
         folder.mkdir(exist_ok=True)
         path = folder / f"{len(self._runs):05d}.parquet"
-        pq.write_table(run, path, row_group_size=_RUN_READ_ROWS * 4, compression="lz4")
+        pq.write_table(run, path, row_group_size=_RUN_READ_ROWS, compression="lz4")
         self._runs.append(path)
 
     def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
@@ -466,16 +466,16 @@ def _prepared(item: Item, href: str | None) -> tuple[Item, list[str]]:
     row.setdefault("stac_extensions", [])
     assets = row.setdefault("assets", {})
     # stac-geoparquet stores every GeoJSON geometry as WKB, projection geometries included.
+    # (isinstance against dict, not Mapping: ABC checks would cost more than the conversion.)
     properties = item["properties"]
-    if isinstance(properties.get("proj:geometry"), Mapping):
+    if isinstance(properties.get("proj:geometry"), dict):
         row["properties"] = {**properties, "proj:geometry": _wkb(properties["proj:geometry"])}
-    if isinstance(assets, Mapping) and any(
-        isinstance(asset, Mapping) and isinstance(asset.get("proj:geometry"), Mapping)
-        for asset in assets.values()
+    if isinstance(assets, dict) and any(
+        isinstance(asset, dict) and "proj:geometry" in asset for asset in assets.values()
     ):
         row["assets"] = {
             key: {**asset, "proj:geometry": _wkb(asset["proj:geometry"])}
-            if isinstance(asset.get("proj:geometry"), Mapping)
+            if isinstance(asset, dict) and isinstance(asset.get("proj:geometry"), dict)
             else asset
             for key, asset in assets.items()
         }

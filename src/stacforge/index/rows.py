@@ -1,0 +1,79 @@
+"""stac-geoparquet rows back to STAC item dicts, converted column by column.
+
+stac-geoparquet's own ``stac_table_to_items`` converts row by row (``StructScalar.as_py``),
+which costs about 10 ms for an item with 300 assets; converting each leaf column at once and
+zipping the values into dicts is several times faster. The STAC-specific steps (timestamps to
+strings, properties back into their object, ``bbox`` back to a list) are stac-geoparquet's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import shapely
+
+# Private in stac-geoparquet 0.8; the public functions only convert row by row.
+from stac_geoparquet.arrow._batch import StacArrowBatch
+
+
+def batch_items(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """The rows of a stac-geoparquet record batch as item dicts (GeoJSON geometries)."""
+    json_batch = StacArrowBatch(batch).to_json_batch().inner
+    names = [name for name in json_batch.schema.names if name != "geometry"]
+    columns = [pylist(json_batch.column(name)) for name in names]
+    geometries = geojson(json_batch.column("geometry"))
+    items = []
+    for values, geometry in zip(zip(*columns, strict=True), geometries, strict=True):
+        item = dict(zip(names, values, strict=True))
+        item["geometry"] = geometry
+        _projection_geometries(item)
+        items.append(item)
+    return items
+
+
+def pylist(array: pa.Array) -> list[Any]:
+    """``array.to_pylist()``, but structs and lists convert their children column-wise."""
+    kind = array.type
+    if pa.types.is_struct(kind):
+        names = [field.name for field in kind]
+        children = [pylist(child) for child in array.flatten()]
+        rows: list[Any] = (
+            [dict(zip(names, values, strict=True)) for values in zip(*children, strict=True)]
+            if children
+            else [{} for _ in range(len(array))]
+        )
+        if array.null_count:
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            rows = [row if ok else None for row, ok in zip(rows, valid, strict=True)]
+        return rows
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        offsets = array.offsets.to_numpy()
+        values = pylist(array.flatten())
+        ends = (offsets - offsets[0]).tolist()
+        lists: list[Any] = [values[a:b] for a, b in itertools.pairwise(ends)]
+        if array.null_count:
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            lists = [value if ok else None for value, ok in zip(lists, valid, strict=True)]
+        return lists
+    return array.to_pylist()
+
+
+def geojson(wkb: pa.Array) -> list[dict[str, Any] | None]:
+    """WKB geometries as GeoJSON dicts."""
+    geometries = shapely.from_wkb(np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object))
+    texts = shapely.to_geojson(geometries)
+    return [None if text is None else orjson.loads(text) for text in texts]
+
+
+def _projection_geometries(item: dict[str, Any]) -> None:
+    """``proj:geometry`` values (stored as WKB, in properties and assets) back to GeoJSON."""
+    properties = item.get("properties") or {}
+    if isinstance(properties.get("proj:geometry"), bytes):
+        properties["proj:geometry"] = geojson(pa.array([properties["proj:geometry"]]))[0]
+    for asset in (item.get("assets") or {}).values():
+        if asset is not None and isinstance(asset.get("proj:geometry"), bytes):
+            asset["proj:geometry"] = geojson(pa.array([asset["proj:geometry"]]))[0]
