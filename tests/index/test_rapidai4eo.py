@@ -147,3 +147,16 @@ def test_germany_forest_image_hrefs_of_2018(
     assert sorted(hrefs) == sorted(
         h for s in chosen for h in tutorial_hrefs(s, qa=False, year=2018)
     )
+
+
+def test_the_builders_sidecars_answer_the_same(rapidai4eo_catalog: Path, index: Index) -> None:
+    built = open_index(rapidai4eo_catalog.parent)
+    assert len(built.sidecars) == 3
+    queries: list[dict[str, object]] = [
+        {"bbox": BERLIN},
+        {"labels": "clc_412>0.8"},
+        {"intersects": GERMANY, "label_any": f"{FOREST}=1.0", "datetime": "2018-06"},
+    ]
+    for query in queries:
+        assert sorted(built.ids(**query)) == sorted(index.ids(**query))  # type: ignore[arg-type]
+        assert sorted(built.hrefs(**query)) == sorted(index.hrefs(**query))  # type: ignore[arg-type]
