@@ -17,6 +17,17 @@ Hilbert curve of their footprint centres), and a manifest:
     ``value``.
 ``manifest.json``
     Counts, extents per collection, label classes, source, build time and stacforge version.
+
+``items.parquet`` follows the stac-geoparquet spec as its reference library writes it: each
+asset key is a field of the ``assets`` struct, so items with different keys share the union
+of all keys (null where an item lacks one; readers drop those), and an asset's own
+``datetime`` stays a string there (stac-geoparquet converts only item-level timestamps). Asset
+queries therefore never read ``items.parquet``: ``assets.parquet`` holds one narrow row per
+asset with typed times, whatever the keys. Rows are sorted by the Hilbert key of their
+footprint's centre; ``items.parquet`` row groups hold about 64 MB of Arrow data (a few
+thousand small items, or about a thousand items with 300 assets), ``search.parquet`` uses the
+same groups, and row-group statistics on ``bbox``, times, ids and collections let searches
+skip groups.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ def read_items(
     Args:
         source: An index directory, a stac-geoparquet file path, an ``http(s)`` URL of one, or
             an open binary file (e.g. a downloaded body in :class:`io.BytesIO`).
-        base: Where ``source`` lives, when it is an open file: the URL or path of the
-            Parquet file, against which ``self`` hrefs resolve.
+        base: The URL or path of the Parquet file, against which ``self`` hrefs resolve
+            (needed for an open file; a path defaults to itself, a URL to itself).
 
     Raises:
         InputError: ``source`` is not a readable stac-geoparquet file.
@@ -62,7 +62,7 @@ def read_items(
         path = Path(source)
         if path.is_dir():
             path = path / layout.ITEMS_FILE
-        base = path.resolve().as_posix()
+        base = base or path.resolve().as_posix()
         source = str(path)
     where = base or "<stream>"
     try:
@@ -193,11 +193,6 @@ class Sidecar:
 
     def __repr__(self) -> str:
         return f"Sidecar({str(self.directory)!r})"
-
-    @property
-    def count(self) -> int:
-        """Number of items."""
-        return int(self.manifest["items"])
 
     @functools.cached_property
     def items(self) -> pq.ParquetFile:

@@ -90,7 +90,6 @@ class IndexWriter:
         self._row_group_bytes = row_group_bytes
         self._output = atomic_directory(self._directory, overwrite=overwrite)
         self._tmp = self._output.__enter__()
-        self._base = hrefs.directory_base(self._directory.resolve().as_posix())
         self._pending: list[Item] = []
         self._pending_hrefs: list[str | None] = []
         self._pending_sources: list[list[str]] = []
