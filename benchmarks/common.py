@@ -1,0 +1,232 @@
+"""Shared benchmark helpers: isolated measured runs, output sizes, machine facts, result tables.
+
+Every measured run happens in a fresh ``spawn`` subprocess so its peak RSS is its own: the
+child reports ``ru_maxrss`` of itself, and the parent samples the child's RSS while it runs (for
+the memory trace, and to stop a run that would exhaust a shared machine).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+MIB = 1024**2
+GIB = 1024**3
+
+Report = Callable[[str, int], None]
+"""``report(phase, items)``: a measured function says what it has done so far."""
+
+Measured = Callable[..., Any]
+"""A module-level function (picklable) called as ``fn(*args, report)``."""
+
+
+@dataclass
+class Progress:
+    """One ``report`` call from the child, with the child's RSS at that moment."""
+
+    phase: str
+    seconds: float
+    items: int
+    rss: int
+
+
+@dataclass
+class Measurement:
+    """What one isolated run did, how long it took and how much memory it held.
+
+    Attributes:
+        result: The measured function's return value (``None`` if the run did not finish).
+        seconds: Wall time of the function call alone (no interpreter start or imports),
+            measured by the child; ``None`` if the run did not finish.
+        elapsed: Wall time from the call until the child finished or was stopped, measured by
+            the parent (a lower bound on ``seconds`` for a stopped run).
+        user_seconds: User CPU time of the call (``None`` if the run did not finish); with
+            ``system_seconds``, less sensitive than wall time to other work on a shared machine.
+        system_seconds: System (kernel) CPU time of the call: file system work, mostly.
+        peak_rss: Peak resident set size of the child process, in bytes.
+        start_rss: RSS just before the call (interpreter plus imports), in bytes.
+        progress: The child's ``report`` calls, in order.
+        trace: ``(seconds since the child started, rss)`` samples taken by the parent.
+        error: Why the run did not finish (an exception, or the RSS or time limit).
+    """
+
+    result: Any = None
+    seconds: float | None = None
+    elapsed: float = 0.0
+    user_seconds: float | None = None
+    system_seconds: float | None = None
+    peak_rss: int = 0
+    start_rss: int = 0
+    progress: list[Progress] = field(default_factory=list)
+    trace: list[tuple[float, int]] = field(default_factory=list)
+    error: str | None = None
+
+
+def measure(
+    fn: Measured,
+    *args: Any,
+    max_rss: int,
+    timeout: float,
+    interval: float = 0.25,
+) -> Measurement:
+    """Runs ``fn(*args, report)`` in a fresh process and measures it.
+
+    Args:
+        fn: A module-level function; it receives a ``report`` callable as its last argument.
+        args: Picklable arguments.
+        max_rss: Kill the child once its RSS exceeds this many bytes.
+        timeout: Kill the child after this many seconds.
+        interval: Seconds between the parent's RSS samples.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_run_child, args=(fn, args, sender), daemon=True)
+    child.start()
+    sender.close()  # the parent only reads, so EOF arrives when the child exits
+    process = psutil.Process(child.pid)
+    measurement = Measurement()
+    started = called = time.perf_counter()
+    while True:
+        try:
+            if receiver.poll(interval):
+                message = receiver.recv()
+                if message[0] == "start":
+                    called = time.perf_counter()
+                _receive(message, measurement)
+        except EOFError:
+            break
+        try:
+            rss = process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue  # exited: drain what it sent, then EOF
+        now = time.perf_counter()
+        measurement.trace.append((now - started, rss))
+        measurement.peak_rss = max(measurement.peak_rss, rss)
+        if rss > max_rss or now - called > timeout:
+            child.kill()
+            measurement.error = (
+                f"stopped at {rss / GIB:.1f} GiB RSS (limit {max_rss / GIB:.1f} GiB)"
+                if rss > max_rss
+                else f"stopped after {now - called:.0f} s (limit {timeout:.0f} s)"
+            )
+            break
+    measurement.elapsed = time.perf_counter() - called
+    child.join()
+    receiver.close()
+    if measurement.error is None and measurement.seconds is None:
+        measurement.error = f"child exited with code {child.exitcode}"
+    return measurement
+
+
+def _run_child(fn: Measured, args: tuple[Any, ...], sender: Connection) -> None:
+    """Child side of :func:`measure`: calls ``fn`` and sends back timings and ``ru_maxrss``."""
+    me = psutil.Process()
+    sender.send(("start", me.memory_info().rss))
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+
+    def report(phase: str, items: int) -> None:
+        sender.send(("progress", phase, time.perf_counter() - started, items, me.memory_info().rss))
+
+    try:
+        result = fn(*args, report)
+    except Exception as error:
+        sender.send(("error", f"{type(error).__name__}: {error}"))
+        raise
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    # ru_maxrss is in KiB on Linux: the exact peak, which sampling could miss.
+    sender.send(("done", seconds, user, system, after.ru_maxrss * 1024, result))
+    sender.close()
+
+
+def _receive(message: tuple[Any, ...], measurement: Measurement) -> None:
+    kind, *payload = message
+    if kind == "start":
+        measurement.start_rss = payload[0]
+    elif kind == "progress":
+        measurement.progress.append(Progress(*payload))
+    elif kind == "error":
+        measurement.error = payload[0]
+    else:
+        measurement.seconds, measurement.user_seconds, measurement.system_seconds = payload[:3]
+        peak, measurement.result = payload[3:]
+        measurement.peak_rss = max(measurement.peak_rss, peak)
+
+
+def tree_size(root: Path) -> tuple[int, int]:
+    """Total bytes and number of files below ``root`` (file sizes, not disk blocks)."""
+    size = files = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            size += os.lstat(os.path.join(folder, name)).st_size
+            files += 1
+    return size, files
+
+
+def machine() -> dict[str, Any]:
+    """Facts about the machine and software a result was measured with."""
+    cpu = platform.processor() or platform.machine()
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / GIB, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub Markdown table; numeric columns are right-aligned."""
+    numeric = [
+        all(isinstance(row[i], int | float) or row[i] == "-" for row in rows) and bool(rows)
+        for i in range(len(header))
+    ]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+    ]
+    lines.extend("| " + " | ".join(_cell(value) for value in row) + " |" for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
