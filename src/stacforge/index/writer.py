@@ -15,14 +15,16 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, NamedTuple, Self
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import shapely
 import shapely.geometry
+from numpy.typing import NDArray
 from stac_geoparquet.arrow import to_parquet
 
 # stac-geoparquet's public conversion deep-copies every item dict first, which costs five times
@@ -45,7 +47,8 @@ _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
 _ASSET_ROW_GROUP: Final = 65_536
-_RUN_READ_ROWS: Final = 64
+_RUN_BATCH_ROWS: Final = 64
+"""Rows per record batch of a spilled run: what the merge holds per run."""
 _ITEM_STATISTICS: Final = (
     "id",
     "collection",
@@ -95,7 +98,7 @@ class IndexWriter:
         self._pending_sources: list[list[str]] = []
         self._converted: list[pa.Table] = []
         self._converted_bytes = 0
-        self._runs: list[Path] = []
+        self._runs: list[_Run] = []
         self._count = 0
         self._row_bytes = 0
         self._closed = False
@@ -198,14 +201,20 @@ class IndexWriter:
             self._spill()
 
     def _spill(self) -> None:
-        """Writes the converted rows, sorted, as one run on disk."""
+        """Writes the converted rows, sorted, as one run on disk (Arrow IPC, LZ4)."""
         run = _sorted(_concat(self._converted, self._directory))
         self._converted, self._converted_bytes = [], 0
         folder = self._tmp / ".runs"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{len(self._runs):05d}.parquet"
-        pq.write_table(run, path, row_group_size=_RUN_READ_ROWS, compression="lz4")
-        self._runs.append(path)
+        path = folder / f"{len(self._runs):05d}.arrow"
+        options = ipc.IpcWriteOptions(compression="lz4")
+        with (
+            pa.OSFile(str(path), "wb") as sink,
+            ipc.new_file(sink, run.schema, options=options) as out,
+        ):
+            out.write_table(run, max_chunksize=_RUN_BATCH_ROWS)
+        keys = run[_KEY].to_numpy()
+        self._runs.append(_Run(path, run.schema, keys, run[_SEQ].to_numpy()))
 
     def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
         """All rows in final order, ``rows_per_chunk`` at a time (a k-way merge of the runs)."""
@@ -220,18 +229,17 @@ class IndexWriter:
             return
         if self._converted:
             self._spill()
-        schema = _unified([pq.read_schema(run) for run in self._runs], self._directory)
-        keys = [pq.read_table(run, columns=[_KEY, _SEQ]) for run in self._runs]
-        run_of = np.repeat(np.arange(len(keys)), [k.num_rows for k in keys])
+        schema = _unified([run.schema for run in self._runs], self._directory)
         order = np.lexsort(
             (
-                np.concatenate([k[_SEQ].to_numpy() for k in keys]),
-                np.concatenate([k[_KEY].to_numpy() for k in keys]),
+                np.concatenate([run.seqs for run in self._runs]),
+                np.concatenate([run.keys for run in self._runs]),
             )
         )
+        run_of = np.repeat(np.arange(len(self._runs)), [len(run.keys) for run in self._runs])
         runs_in_order = run_of[order]
-        del keys, run_of, order
-        streams = [_RunReader(run) for run in self._runs]
+        del order, run_of
+        streams = [_RunReader(run.path) for run in self._runs]
         for start in range(0, len(runs_in_order), rows_per_chunk):
             wanted = np.bincount(
                 runs_in_order[start : start + rows_per_chunk], minlength=len(streams)
@@ -531,7 +539,9 @@ def _type_conflict(directory: Path, error: Exception) -> StacforgeError:
 
 
 def _sorted(table: pa.Table) -> pa.Table:
-    return table.sort_by([(_KEY, "ascending"), (_SEQ, "ascending")])
+    # Gathering rows from a table of many chunks is several times slower than combining the
+    # chunks first (nested columns with hundreds of fields).
+    return table.combine_chunks().sort_by([(_KEY, "ascending"), (_SEQ, "ascending")])
 
 
 def _rows_per_group(target_bytes: int, total_bytes: int, rows: int) -> int:
@@ -554,18 +564,30 @@ def _has_column(schema: pa.Schema, path: str) -> bool:
     return not child or child in schema.field(name).type.names
 
 
+class _Run(NamedTuple):
+    """A sorted run on disk, and its sort keys (kept in memory for the merge)."""
+
+    path: Path
+    schema: pa.Schema
+    keys: NDArray[np.uint64]
+    seqs: NDArray[np.int64]
+
+
 class _RunReader:
     """Reads a sorted run front to back, a requested number of rows at a time."""
 
     def __init__(self, path: Path) -> None:
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=_RUN_READ_ROWS)
+        self._file = ipc.open_file(pa.memory_map(str(path)))
+        self._next_batch = 0
         self._buffer: pa.Table | None = None
 
     def take(self, n: int) -> pa.Table:
         parts: list[pa.Table] = []
         while n:
             if self._buffer is None or not self._buffer.num_rows:
-                self._buffer = pa.Table.from_batches([next(self._batches)])
+                batch = self._file.get_batch(self._next_batch)
+                self._next_batch += 1
+                self._buffer = pa.Table.from_batches([batch])
             part = self._buffer.slice(0, n)
             self._buffer = self._buffer.slice(part.num_rows)
             parts.append(part)
