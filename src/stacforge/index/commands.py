@@ -28,6 +28,7 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
     collection.json). Item hrefs are stored relative to INDEX_DIR, so the two can move together.
     """
     from stacforge.crawl import crawl
+    from stacforge.index.hrefs import is_url
     from stacforge.index.writer import IndexWriter
 
     started = time.perf_counter()
@@ -42,16 +43,18 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
     with IndexWriter(index_dir, source=str(catalog.resolve()), overwrite=overwrite) as writer:
 
         def add(item: dict[str, Any], href: str) -> None:
-            writer.add(item, os.path.relpath(href, root).replace(os.sep, "/"))
+            if not is_url(href):
+                href = os.path.relpath(href, root).replace(os.sep, "/")
+            writer.add(item, href)
 
         report = crawl(catalog, add)
         if report.failures:
             shown = "; ".join(str(failure) for failure in report.failures[:3])
             more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
             raise StacforgeError(f"{catalog}: unreadable documents: {shown}{more}")
+        manifest = writer.close()
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    manifest = writer.manifest or {}
     click.echo(
         f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
         f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "

@@ -33,7 +33,7 @@ from stac_geoparquet.arrow import to_parquet
 from stac_geoparquet.arrow._batch import StacJsonBatch
 
 from stacforge import __version__
-from stacforge.catalog.io import atomic_directory, write_json_atomic
+from stacforge.catalog.io import atomic_directory, dumps
 from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import hrefs, layout, tables
@@ -102,8 +102,6 @@ class IndexWriter:
         self._count = 0
         self._row_bytes = 0
         self._closed = False
-        self.manifest: dict[str, Any] | None = None
-        """The manifest, once :meth:`close` has written it."""
 
     def __enter__(self) -> Self:
         return self
@@ -155,12 +153,12 @@ class IndexWriter:
             self._convert()
             manifest = self._write()
             shutil.rmtree(self._tmp / ".runs", ignore_errors=True)
-            write_json_atomic(self._tmp / layout.MANIFEST_FILE, manifest)
+            # The whole directory appears at once, so its files need no atomic writes.
+            (self._tmp / layout.MANIFEST_FILE).write_bytes(dumps(manifest))
         except BaseException as error:
             self._output.__exit__(type(error), error, error.__traceback__)
             raise
         self._output.__exit__(None, None, None)
-        self.manifest = manifest
         return manifest
 
     def abort(self, error: BaseException | None = None) -> None:
