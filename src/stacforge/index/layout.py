@@ -32,7 +32,7 @@ skip groups.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 
@@ -96,3 +96,18 @@ STATISTICS_COLUMNS: Final = {
     LABELS_FILE: ["row", "name"],
 }
 """Columns whose row-group min/max statistics searches use to skip row groups."""
+
+
+def mirror_href(document: dict[str, Any]) -> str | None:
+    """The href of the collection mirror a STAC object advertises (as written), if any: an
+    asset of type :data:`MEDIA_TYPE` with the role :data:`MIRROR_ROLE`."""
+    assets = document.get("assets")
+    for asset in assets.values() if isinstance(assets, dict) else ():
+        if (
+            isinstance(asset, dict)
+            and asset.get("type") == MEDIA_TYPE
+            and MIRROR_ROLE in (asset.get("roles") or ())
+            and isinstance(asset.get("href"), str)
+        ):
+            return str(asset["href"])
+    return None
