@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from stacforge.catalog.io import write_json_atomic
+from stacforge.catalog.schemas import SchemaStore
 from stacforge.catalog.validate import ValidationReport
 
 LABEL = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
@@ -167,3 +168,9 @@ def schema_server() -> Iterator[SchemaServer]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+@pytest.fixture
+def store(shared: Path) -> SchemaStore:
+    """A schema store with the shared schemas only: no cache, no download."""
+    return SchemaStore([shared / "schemas"], cache_dir=None, allow_download=False)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from stacforge.catalog.schemas import SchemaStore
 from stacforge.catalog.validate import validate
 from stacforge.errors import StacforgeError
 
@@ -161,4 +162,26 @@ def test_a_missing_referenced_schema_is_reported_where_it_is_needed(
     assert error_lines(report, root) == [
         f"{ITEM}: $: schema {url} refers to {gone}, which is not found "
         "(not in any schema folder or the cache; download disabled)"
+    ]
+
+
+def test_a_schema_only_python_compiles_is_still_checked(
+    error_lines: Callable, objects: Objects, write_catalog: Callable, tmp_path: Path
+) -> None:
+    # `(?P<name>...)` is Python's regex syntax, which jsonschema-rs does not compile: jsonschema
+    # alone checks objects against this schema.
+    url = "https://example.com/demo/v1/schema.json"
+    pattern = "^(?P<word>[a-z]+)$"
+    extension = {**EXTENSION}
+    extension["properties"] = {"properties": {"properties": {"demo:name": {"pattern": pattern}}}}
+    folder = schema_folder(tmp_path / "demo", {url: extension})
+    objects[ITEM]["stac_extensions"].append(url)
+    objects[ITEM]["properties"]["demo:name"] = "Bad Name"
+    root = write_catalog(objects)
+
+    report = validate(root, schemas=folder, allow_download=False)
+
+    assert SchemaStore([folder]).fast_validator(url) is None
+    assert error_lines(report, root) == [
+        f"{ITEM}: $.properties['demo:name']: 'Bad Name' does not match '{pattern}'"
     ]

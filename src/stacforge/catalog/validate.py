@@ -125,20 +125,17 @@ class ObjectChecker:
         return FileResult(KINDS[stac_type], errors + link_errors, children)
 
     def _schema_errors(self, path: Path, obj: dict[str, Any]) -> Iterator[ObjectError]:
-        version = obj.get("stac_version")
-        if not isinstance(version, str):
+        if not isinstance(obj.get("stac_version"), str):
             yield ObjectError(path, "$.stac_version", "missing; cannot choose the core schema")
-        else:
-            core = f"https://schemas.stacspec.org/v{version}/{CORE_SCHEMA_PATHS[obj['type']]}"
-            yield from self._errors_against(path, obj, core)
-        extensions = obj.get("stac_extensions", [])
-        if isinstance(extensions, list):
-            for url in extensions:
-                if isinstance(url, str):
-                    yield from self._errors_against(path, obj, url)
+        for url in schema_urls(obj):
+            yield from self._errors_against(path, obj, url)
 
     def _errors_against(self, path: Path, obj: dict[str, Any], url: str) -> Iterator[ObjectError]:
         try:
+            # jsonschema-rs decides, fast; jsonschema explains only what it finds invalid.
+            fast = self.store.fast_validator(url)
+            if fast is not None and fast.is_valid(obj):
+                return
             validator = self.store.validator(url)
             for schema_error in validator.iter_errors(obj):
                 for cause in _explain(schema_error):
@@ -164,6 +161,19 @@ class ObjectChecker:
             elif rel in WALKED_RELS:
                 children.append(target)
         return errors, children
+
+
+def schema_urls(obj: dict[str, Any]) -> list[str]:
+    """The schemas a STAC object is checked against: the core schema of its ``type`` and
+    ``stac_version`` (if it has a version), then those in its ``stac_extensions``."""
+    urls = []
+    version = obj.get("stac_version")
+    if isinstance(version, str):
+        urls.append(f"https://schemas.stacspec.org/v{version}/{CORE_SCHEMA_PATHS[obj['type']]}")
+    extensions = obj.get("stac_extensions", [])
+    if isinstance(extensions, list):
+        urls.extend(url for url in extensions if isinstance(url, str))
+    return urls
 
 
 def _unresolvable_message(url: str, error: Unresolvable) -> str:
