@@ -1,33 +1,46 @@
-"""Validation benchmark: the cost of one big item per schema, and of a catalog of them.
+"""Validation benchmark: jsonschema-rs (the fast path) against jsonschema, per schema, per item
+and over a whole catalog.
 
-The item is shaped like a RapidAI4EO Planet Fusion item: hundreds of dated assets, each with
-projection, raster, eo and file fields. Run from the project root:
+``stacforge validate`` asks jsonschema-rs whether an object is valid and runs jsonschema only to
+explain an invalid one. Run from the project root, on a RapidAI4EO build:
 
-    .venv/bin/python benchmarks/bench_validate.py --items 200 --assets 300
+    .venv/bin/stacforge sample rapidai4eo /tmp/r4eo --locations 1000
+    .venv/bin/stacforge build rapidai4eo /tmp/r4eo /tmp/r4eo-stac
+    .venv/bin/python benchmarks/bench_validate.py --catalog /tmp/r4eo-stac
 
-Prints, per schema, the CPU time of validating one item with stacforge's schema store and
-with the baseline a plain jsonschema user gets (a ``referencing.Registry`` that only has a
-retrieve function, so every ``$ref`` retrieves and crawls its schema again); then the wall time
-of ``validate()`` over a catalog of ``--items`` such items, in one process and in a pool.
+Prints three tables. Per schema, the CPU time of checking one synthetic item shaped like a
+Planet Fusion item (``--assets`` dated assets, each with projection, raster, eo and file
+fields) with: jsonschema and a ``referencing.Registry`` that only has a retrieve function (so
+every ``$ref`` retrieves and crawls its schema again: what a plain jsonschema user gets),
+jsonschema with stacforge's schema store (what stacforge ran on every object before the fast
+path, and still runs on invalid ones), and jsonschema-rs. Per item of each top-level collection
+of ``--catalog`` (a sample of ``--sample`` items each), the same for all of the item's schemas,
+and the whole check of its file (read, parse, schemas, links). Then the wall and CPU time of
+``validate()`` over the catalog, in one process and with a pool of ``--workers``. Without
+``--catalog``, the catalog is ``--items`` synthetic items.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
+import orjson
 from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from stacforge.catalog.io import write_json_atomic
 from stacforge.catalog.schemas import SchemaStore
-from stacforge.catalog.validate import validate
+from stacforge.catalog.validate import ObjectChecker, schema_urls, validate
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 ITEM = "https://schemas.stacspec.org/v1.1.0/item-spec/json-schema/item.json"
@@ -125,61 +138,137 @@ def per_schema_cost(n_assets: int, repeat: int) -> None:
         retrieve=lambda uri: Resource.from_contents(store.get(uri), DRAFT7)
     ).combine(METASCHEMAS)
     item = big_item("one", n_assets)
-    print(f"  {'schema':<12} {'baseline':>10} {'stacforge':>10} {'ratio':>6}")
-    totals = [0.0, 0.0]
+    rows = []
     for url in [ITEM, *EXTENSIONS]:
-        ours = store.validator(url)
-        baseline = jsonschema.Draft7Validator(store.get(url), registry=retrieve_only)
-        costs = [cpu_seconds(v, item, repeat) for v in (baseline, ours)]
-        totals = [t + c for t, c in zip(totals, costs, strict=True)]
+        plain = jsonschema.Draft7Validator(store.get(url), registry=retrieve_only)
+        checks = [
+            lambda obj, v=plain: all_errors(v, obj),
+            lambda obj, url=url: all_errors(store.validator(url), obj),
+            lambda obj, url=url: fast(store, url).is_valid(obj),
+        ]
         name = url.split("/")[-1] if "stacspec" in url else url.split("/")[-3]
-        ms = [cost * 1e3 for cost in costs]
-        print(f"  {name:<12} {ms[0]:8.1f}ms {ms[1]:8.1f}ms {costs[0] / costs[1]:5.1f}x")
+        rows.append((name, [cpu_seconds(check, [item], repeat) for check in checks]))
+    rows.append(("all", [sum(costs) for costs in zip(*(r[1] for r in rows), strict=True)]))
+    print(f"  {'schema':<12} {'jsonschema':>11} {'via store':>9} {'rs':>8} {'store/rs':>9}")
+    for name, (plain_s, store_s, fast_s) in rows:
+        print(
+            f"  {name:<12} {plain_s * 1e3:9.2f}ms {store_s * 1e3:7.2f}ms {fast_s * 1e3:6.2f}ms "
+            f"{store_s / fast_s:8.0f}x"
+        )
+    print(f"  (one item, {n_assets} assets, CPU time, mean of {repeat})")
+
+
+class JsonschemaOnly(SchemaStore):
+    """A schema store without the fast path: jsonschema checks every object, as it did before."""
+
+    def fast_validator(self, url: str) -> None:
+        return None
+
+
+def per_item_cost(root: Path, sample: int, repeat: int) -> None:
+    """CPU time per item of each top-level collection, on ``sample`` items of each."""
+    store = SchemaStore([SCHEMAS], cache_dir=None, allow_download=False)
+    now = ObjectChecker(store)
+    before = ObjectChecker(JsonschemaOnly([SCHEMAS], cache_dir=None, allow_download=False))
+    items: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for path in sorted(root.rglob("*.json")):
+        obj = orjson.loads(path.read_bytes())
+        group = items.setdefault(str(obj.get("collection")), [])
+        if obj.get("type") == "Feature" and len(group) < sample:
+            group.append((path, obj))
     print(
-        f"  {'all':<12} {totals[0] * 1e3:8.1f}ms {totals[1] * 1e3:8.1f}ms "
-        f"{totals[0] / totals[1]:5.1f}x   (one item, {n_assets} assets, CPU time)"
+        f"  {'collection':<26} {'assets':>6} {'jsonschema':>10} {'rs':>6} "
+        f"{'file before':>11} {'file now':>8} {'speed-up':>8}"
+    )
+    for collection, group in items.items():
+        if not group:
+            continue
+        paths, objs = [path for path, _ in group], [obj for _, obj in group]
+        explained = cpu_seconds(
+            lambda obj: [all_errors(store.validator(u), obj) for u in schema_urls(obj)], objs, 1
+        )
+        fast_path = cpu_seconds(
+            lambda obj: [fast(store, u).is_valid(obj) for u in schema_urls(obj)], objs, repeat
+        )
+        file_before = cpu_seconds(before.check, paths, 1)
+        file_now = cpu_seconds(now.check, paths, repeat)
+        assets = sum(len(obj["assets"]) for obj in objs) / len(objs)
+        print(
+            f"  {collection:<26} {assets:6.0f} {explained * 1e3:8.2f}ms {fast_path * 1e3:4.2f}ms "
+            f"{file_before * 1e3:9.2f}ms {file_now * 1e3:6.2f}ms {file_before / file_now:7.0f}x"
+        )
+    print(
+        f"  (mean CPU time per item, {sample} items of each collection; jsonschema and rs: all "
+        "of the item's schemas; file: the whole check of its file, before and with the fast path)"
     )
 
 
-def cpu_seconds(validator: Any, item: dict[str, Any], repeat: int) -> float:
-    """Mean CPU time of validating ``item``; the first (warm-up) run is not counted."""
-    assert not list(validator.iter_errors(item))
+def all_errors(validator: Any, obj: dict[str, Any]) -> list[Any]:
+    return list(validator.iter_errors(obj))
+
+
+def fast(store: SchemaStore, url: str) -> jsonschema_rs.Validator:
+    validator = store.fast_validator(url)
+    assert validator is not None, f"jsonschema-rs compiles {url}"
+    return validator
+
+
+def cpu_seconds(check: Callable[[Any], Any], objs: list[Any], repeat: int) -> float:
+    """Mean CPU time of ``check`` on one of ``objs``; a first (warm-up) run is not counted."""
+    check(objs[0])
     start = time.process_time()
     for _ in range(repeat):
-        for _error in validator.iter_errors(item):
-            pass
-    return (time.process_time() - start) / repeat
+        for obj in objs:
+            check(obj)
+    return (time.process_time() - start) / repeat / len(objs)
 
 
-def catalog_wall_time(n_items: int, n_assets: int, workers: int) -> None:
-    os.environ["STACFORGE_SCHEMAS"] = str(SCHEMAS)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_catalog(root, n_items, n_assets)
-        times = {}
-        for n in (1, workers):
-            start = time.perf_counter()
-            report = validate(root, allow_download=False, workers=n)
-            times[n] = time.perf_counter() - start
-            assert report.valid, report.errors[:3]
-            per_item = times[n] / n_items * 1e3
-            print(
-                f"  workers={n}: {times[n]:6.1f} s, {per_item:6.1f} ms per item  {report.summary()}"
-            )
-        print(f"  speed-up with {workers} workers: {times[1] / times[workers]:.2f}x (wall time)")
+def catalog_wall_time(root: Path, workers: int) -> None:
+    times = {}
+    for n in (1, workers):
+        start, cpu_start = time.perf_counter(), cpu_time()
+        report = validate(root, allow_download=False, workers=n)
+        times[n] = time.perf_counter() - start
+        cpu = cpu_time() - cpu_start
+        assert report.valid, report.errors[:3]
+        per_object = times[n] / report.objects * 1e3
+        print(
+            f"  workers={n}: {times[n]:6.2f} s wall, {cpu:6.2f} s CPU, "
+            f"{per_object:5.2f} ms per object  {report.summary()}"
+        )
+    print(f"  speed-up with {workers} workers: {times[1] / times[workers]:.2f}x (wall time)")
+
+
+def cpu_time() -> float:
+    """User and system CPU time of this process and its finished children (pool workers)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=200)
-    parser.add_argument("--assets", type=int, default=300)
+    parser.add_argument("--catalog", type=Path, help="a built catalog (default: synthetic items)")
+    parser.add_argument("--items", type=int, default=200, help="synthetic catalog size")
+    parser.add_argument("--assets", type=int, default=300, help="assets per synthetic item")
+    parser.add_argument("--sample", type=int, default=20, help="items per collection")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(f"one item, per schema (mean of {args.repeat}):")
+    os.environ["STACFORGE_SCHEMAS"] = str(SCHEMAS)
+    print("one synthetic item, per schema:")
     per_schema_cost(args.assets, args.repeat)
-    print(f"catalog of {args.items} items:")
-    catalog_wall_time(args.items, args.assets, args.workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.catalog
+        if root is None:
+            root = Path(tmp)
+            write_catalog(root, args.items, args.assets)
+        print(f"items of {root}, per top-level collection:")
+        per_item_cost(root, args.sample, args.repeat)
+        print(f"validate() over {root}:")
+        catalog_wall_time(root, args.workers)
 
 
 if __name__ == "__main__":
