@@ -13,6 +13,7 @@ sidecars by label share returns the imagery at those locations).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,10 +32,12 @@ from stacforge.errors import StacforgeError
 from stacforge.index import cql2_filter, hrefs, layout
 from stacforge.index.discovery import index_directories
 from stacforge.index.query import Interval, Query, SearchParams
-from stacforge.index.reader import Sidecar, item_dicts, read_rows
+from stacforge.index.reader import Sidecar, gc_paused, item_dicts, read_rows
 
 _BLOCK = 4096
 """Results fetched at a time for output (bounds memory for huge results)."""
+_ITEMS_AT_ONCE = 256
+"""Items turned into pystac objects at a time."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,14 @@ class Index:
 
     def items(self, **params: Unpack[SearchParams]) -> Iterator[pystac.Item]:
         """The matching items, one at a time."""
-        for item in self.item_dicts(**params):
-            yield pystac.Item.from_dict(item, preserve_dict=False, migrate=False)
+        dicts = self.item_dicts(**params)
+        while batch := list(itertools.islice(dicts, _ITEMS_AT_ONCE)):
+            with gc_paused():
+                items = [
+                    pystac.Item.from_dict(item, preserve_dict=False, migrate=False)
+                    for item in batch
+                ]
+            yield from items
 
     def item_dicts(self, **params: Unpack[SearchParams]) -> Iterator[Item]:
         """The matching items as dicts; with asset filters, only their matching assets."""
