@@ -315,3 +315,25 @@ def test_unreadable_sources_are_input_errors(tmp_path: Path) -> None:
     (tmp_path / "items.parquet").write_text("not parquet")
     with pytest.raises(InputError, match="not a readable Parquet file"):
         list(read_items(tmp_path))
+
+
+def test_a_rejected_item_costs_only_itself(tmp_path: Path, make_item: MakeItem) -> None:
+    """As the crawler does: report an item's InputError and go on."""
+    items = [make_item(f"i{i:03d}", i / 10, 0, properties={"x": "text"}) for i in range(400)]
+    items[50]["properties"]["datetime"] = "not a time"  # bad on its own
+    items[60]["properties"]["x"] = 5  # clashes with its batch
+    items[300]["properties"]["x"] = [1, 2]  # clashes with earlier batches
+    rejected = []
+    with IndexWriter(tmp_path / "index") as writer:
+        for item in items:
+            try:
+                writer.add(item, f"{item['id']}.json")
+            except InputError as error:
+                rejected.append(error)
+    assert len(rejected) == 2  # one error per failed batch, counting the others of that batch
+    assert rejected[0].path == "i050.json"
+    assert "and 1 more" in rejected[0].message
+    assert rejected[1].path == "i300.json"
+    assert "type differs" in rejected[1].message
+    ids = {item["id"] for item in read_items(tmp_path / "index")}
+    assert ids == {item["id"] for item in items} - {"i050", "i060", "i300"}

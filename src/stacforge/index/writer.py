@@ -47,6 +47,8 @@ _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
 _ASSET_ROW_GROUP: Final = 65_536
+_CONVERSION_ERRORS: Final = (pa.ArrowException, ValueError, TypeError, KeyError)
+"""What stac-geoparquet's conversion and schema unification raise on bad or clashing items."""
 _RUN_BATCH_ROWS: Final = 64
 """Rows per record batch of a spilled run: what the merge holds per run."""
 _ITEM_STATISTICS: Final = (
@@ -99,6 +101,8 @@ class IndexWriter:
         self._converted: list[pa.Table] = []
         self._converted_bytes = 0
         self._runs: list[_Run] = []
+        self._schema: pa.Schema | None = None
+        """The union of the schemas of every converted row so far (helper columns aside)."""
         self._count = 0
         self._row_bytes = 0
         self._closed = False
@@ -171,24 +175,84 @@ class IndexWriter:
             self._output.__exit__(type(error), error, error.__traceback__)
 
     def _convert(self) -> None:
-        """Converts the pending item dicts to one Arrow table (and spills when over budget)."""
+        """Converts the pending item dicts to Arrow (and spills when over budget).
+
+        Raises:
+            InputError: An item stac-geoparquet cannot convert, or whose field types clash with
+                those of earlier items; the other pending items are kept, so a caller may
+                report the error and go on.
+        """
         if not self._pending:
             return
         rows, item_hrefs, sources = self._pending, self._pending_hrefs, self._pending_sources
         self._pending, self._pending_hrefs, self._pending_sources = [], [], []
+        first = self._count - len(rows)
+        seqs = list(range(first, first + len(rows)))
         try:
             table = _stac_arrow(rows)
-        except (pa.ArrowException, ValueError, TypeError, KeyError) as error:
-            raise _first_bad_item(rows, item_hrefs, error) from error
+            self._schema = _unify(self._schema, table.schema)
+            rejected: list[InputError] = []
+        except _CONVERSION_ERRORS:
+            table, kept, rejected = self._item_by_item(rows, item_hrefs)
+            item_hrefs = [item_hrefs[i] for i in kept]
+            sources = [sources[i] for i in kept]
+            seqs = [seqs[i] for i in kept]
+        if table is not None:
+            self._append(table, seqs, item_hrefs, sources)
+        if rejected:
+            more = (
+                f" (and {len(rejected) - 1} more items of its batch)" if len(rejected) > 1 else ""
+            )
+            error = rejected[0]
+            raise InputError(error.path, f"{error.message}{more}", record=error.record)
+
+    def _item_by_item(
+        self, rows: list[Item], item_hrefs: list[str | None]
+    ) -> tuple[pa.Table | None, list[int], list[InputError]]:
+        """Converts a batch that failed as a whole one item at a time.
+
+        Returns:
+            The converted items (None if none), their positions in ``rows``, and the errors of
+            the others.
+        """
+        tables: list[pa.Table] = []
+        kept: list[int] = []
+        rejected: list[InputError] = []
+        for i, (row, href) in enumerate(zip(rows, item_hrefs, strict=True)):
+            where, record = href or "<item>", f"item {row['id']}"
+            try:
+                table = _stac_arrow([row])
+            except _CONVERSION_ERRORS as error:
+                rejected.append(InputError(where, f"cannot index item: {error}", record=record))
+                continue
+            try:
+                self._schema = _unify(self._schema, table.schema)
+            except _CONVERSION_ERRORS as error:
+                message = f"a field's type differs from earlier items ({error})"
+                rejected.append(InputError(where, message, record=record))
+                continue
+            tables.append(table)
+            kept.append(i)
+        if not tables:
+            return None, kept, rejected
+        return pa.concat_tables(tables, promote_options="permissive"), kept, rejected
+
+    def _append(
+        self,
+        table: pa.Table,
+        seqs: list[int],
+        item_hrefs: list[str | None],
+        sources: list[list[str]],
+    ) -> None:
+        """Adds converted rows with their sort key and the writer's own columns."""
         bounds = tables.footprint_bounds(table["geometry"])
         centre = np.nan_to_num((bounds[:, :2] + bounds[:, 2:]) / 2)
-        first = self._count - len(rows)
         table = table.set_column(
             table.schema.get_field_index("bbox"), "bbox", table["bbox"].cast(layout.BBOX)
         )
         table = (
             table.append_column(_KEY, pa.array(hilbert_keys(centre[:, 0], centre[:, 1])))
-            .append_column(_SEQ, pa.array(np.arange(first, first + len(rows)), pa.int64()))
+            .append_column(_SEQ, pa.array(seqs, pa.int64()))
             .append_column(tables.HREF, pa.array(item_hrefs, pa.string()))
             .append_column(tables.SOURCES, pa.array(sources, pa.list_(pa.string())))
         )
@@ -200,7 +264,7 @@ class IndexWriter:
 
     def _spill(self) -> None:
         """Writes the converted rows, sorted, as one run on disk (Arrow IPC, LZ4)."""
-        run = _sorted(_concat(self._converted, self._directory))
+        run = _sorted(_concat(self._converted))
         self._converted, self._converted_bytes = [], 0
         folder = self._tmp / ".runs"
         folder.mkdir(exist_ok=True)
@@ -212,13 +276,13 @@ class IndexWriter:
         ):
             out.write_table(run, max_chunksize=_RUN_BATCH_ROWS)
         keys = run[_KEY].to_numpy()
-        self._runs.append(_Run(path, run.schema, keys, run[_SEQ].to_numpy()))
+        self._runs.append(_Run(path, keys, run[_SEQ].to_numpy()))
 
     def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
         """All rows in final order, ``rows_per_chunk`` at a time (a k-way merge of the runs)."""
         if not self._runs:
             if self._converted:
-                table = _sorted(_concat(self._converted, self._directory))
+                table = _sorted(_concat(self._converted))
                 self._converted = []
                 yield from (
                     table.slice(start, rows_per_chunk)
@@ -227,7 +291,6 @@ class IndexWriter:
             return
         if self._converted:
             self._spill()
-        schema = _unified([run.schema for run in self._runs], self._directory)
         order = np.lexsort(
             (
                 np.concatenate([run.seqs for run in self._runs]),
@@ -243,7 +306,7 @@ class IndexWriter:
                 runs_in_order[start : start + rows_per_chunk], minlength=len(streams)
             )
             parts = [streams[r].take(int(n)) for r, n in enumerate(wanted) if n]
-            yield _sorted(_concat(parts, self._directory, schema))
+            yield _sorted(_concat(parts, self._schema))
 
     def _write(self) -> dict[str, Any]:
         """Writes the four Parquet files from the merged rows; returns the manifest."""
@@ -497,43 +560,16 @@ def _stac_arrow(rows: list[Item]) -> pa.Table:
     return pa.Table.from_batches([StacJsonBatch(batch).to_arrow_batch().inner])
 
 
-def _first_bad_item(
-    rows: list[Item], item_hrefs: list[str | None], error: Exception
-) -> StacforgeError:
-    """The error to report for a batch of rows that could not be converted."""
-    for row, href in zip(rows, item_hrefs, strict=True):
-        try:
-            _stac_arrow([row])
-        except (pa.ArrowException, ValueError, TypeError, KeyError) as own:
-            return InputError(
-                href or "<item>", f"cannot index item: {own}", record=f"item {row['id']}"
-            )
-    return InputError(
-        item_hrefs[0] or "<item>",
-        f"items of one batch disagree on the type of a field: {error}",
-        record=f"items {rows[0]['id']} to {rows[-1]['id']}",
-    )
+def _unify(known: pa.Schema | None, new: pa.Schema) -> pa.Schema:
+    """The union of two stac-geoparquet schemas (raises where a field's types clash)."""
+    return new if known is None else pa.unify_schemas([known, new], promote_options="permissive")
 
 
-def _concat(parts: list[pa.Table], directory: Path, schema: pa.Schema | None = None) -> pa.Table:
-    """Concatenates tables whose columns differ, as the union of their columns."""
+def _concat(parts: list[pa.Table], schema: pa.Schema | None = None) -> pa.Table:
+    """Concatenates tables whose columns differ (their schemas unify), as ``schema``."""
     if schema is not None:
         parts = [schema.empty_table(), *parts]
-    try:
-        return pa.concat_tables(parts, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise _type_conflict(directory, error) from error
-
-
-def _unified(schemas: list[pa.Schema], directory: Path) -> pa.Schema:
-    try:
-        return pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise _type_conflict(directory, error) from error
-
-
-def _type_conflict(directory: Path, error: Exception) -> StacforgeError:
-    return StacforgeError(f"{directory}: items disagree on the type of a field ({error})")
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 def _sorted(table: pa.Table) -> pa.Table:
@@ -566,7 +602,6 @@ class _Run(NamedTuple):
     """A sorted run on disk, and its sort keys (kept in memory for the merge)."""
 
     path: Path
-    schema: pa.Schema
     keys: NDArray[np.uint64]
     seqs: NDArray[np.int64]
 
