@@ -209,37 +209,6 @@ def test_errors_are_passed_on_as_found(objects: Objects, write_catalog: Callable
     assert len(found) == 1
 
 
-def test_a_process_pool_gives_the_same_report(
-    error_lines: Callable,
-    objects: Objects,
-    write_catalog: Callable,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Enough items for the pool, made from the label item; one of them broken.
-    item = objects.pop(ITEM)
-    links = [link for link in objects[COLLECTION]["links"] if link["rel"] != "item"]
-    for i in range(8):
-        item_id = f"tile-{i}"
-        objects[f"demo_labels/{item_id}/{item_id}.json"] = {
-            **item,
-            "id": item_id,
-            "properties": {**item["properties"], "label:description": "" if i == 5 else "land"},
-        }
-        links.append({"rel": "item", "href": f"./{item_id}/{item_id}.json"})
-    objects[COLLECTION]["links"] = links
-    root = write_catalog(objects)
-    monkeypatch.setattr(validation, "POOL_MIN_FILES", 4)
-
-    in_process = validate(root, allow_download=False, workers=1)
-    pooled = validate(root, allow_download=False, workers=2)
-
-    assert pooled == in_process
-    assert error_lines(pooled, root) == [
-        "demo_labels/tile-5/tile-5.json: $.properties['label:description']: '' should be non-empty"
-    ]
-    assert pooled.counts == {"catalog": 1, "collection": 1, "item": 8}
-
-
 @pytest.mark.parametrize(
     ("name", "summary"),
     [

@@ -17,14 +17,9 @@ from stacforge.catalog.validate import validate
     help="A folder with schema-map.json, searched before $STACFORGE_SCHEMAS and the cache.",
 )
 @click.option("--offline", is_flag=True, help="Never download a schema; report it missing.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Processes for levels with many items (default: one per CPU).",
-)
 @click.pass_context
 def validate_command(
-    ctx: click.Context, catalog: Path, schemas: Path | None, offline: bool, workers: int | None
+    ctx: click.Context, catalog: Path, schemas: Path | None, offline: bool
 ) -> None:
     """Validate every object of the static catalog CATALOG against its core and extension
     schemas, and check that relative links resolve.
@@ -37,7 +32,6 @@ def validate_command(
         catalog,
         schemas=schemas,
         allow_download=not offline,
-        workers=workers,
         on_error=lambda error: click.echo(str(error), err=True),
     )
     click.echo(report.summary())

@@ -3,19 +3,18 @@
 The walk starts at a root catalog and follows ``child`` and ``item`` links, visiting each file
 once. Every object is validated against the core schema for its type and ``stac_version`` and
 against each schema in its ``stac_extensions``; every relative link must point at a file.
-Big levels of the tree (thousands of items) are checked in a process pool.
+One process does it all: with jsonschema-rs deciding validity, an item costs about a
+millisecond, and a process pool did not pay for its start-up and messaging where we measured
+(``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
 
 import os
 import reprlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -36,10 +35,6 @@ CORE_SCHEMA_PATHS = {
 KINDS = {"Catalog": "catalog", "Collection": "collection", "Feature": "item"}
 WALKED_RELS = frozenset({"child", "item"})
 LOCAL_SCHEMES = frozenset({"", "file"})
-
-POOL_MIN_FILES = 200
-"""A level of the tree with at least this many files is checked in the process pool."""
-POOL_CHUNK = 32
 
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 40
@@ -250,18 +245,18 @@ def validate(
     *,
     schemas: Path | None = None,
     allow_download: bool = True,
-    workers: int | None = None,
     on_error: Callable[[ObjectError], None] | None = None,
 ) -> ValidationReport:
     """Validates the static catalog at ``href`` (a catalog/collection file or a folder).
+
+    Files are checked breadth first, each once, so errors come in the order of the tree's
+    levels.
 
     Args:
         href: The root ``catalog.json`` or ``collection.json``, or its folder.
         schemas: A folder with ``schema-map.json``, searched before ``$STACFORGE_SCHEMAS``,
             the user cache and a download.
         allow_download: Whether schemas found nowhere locally may be fetched (and cached).
-        workers: Processes for big levels of the tree (default: one per CPU). A script that
-            calls this with more than one needs the usual ``if __name__ == "__main__":``.
         on_error: Called with each error as soon as it is found.
 
     Raises:
@@ -269,55 +264,18 @@ def validate(
             folder has no readable ``schema-map.json``.
     """
     root = _root_file(href)
-    store = SchemaStore.default(schemas, allow_download=allow_download)
-    checker = ObjectChecker(store)
-    workers = workers or os.cpu_count() or 1
+    checker = ObjectChecker(SchemaStore.default(schemas, allow_download=allow_download))
     report = ValidationReport()
     seen = {root}
-    level = [root]
-    with ExitStack() as stack:
-        pool: ProcessPoolExecutor | None = None
-        while level:
-            results: Iterable[FileResult]
-            if workers > 1 and len(level) >= POOL_MIN_FILES:
-                pool = pool or stack.enter_context(_process_pool(store, workers))
-                results = pool.map(_check_in_worker, level, chunksize=POOL_CHUNK)
-            else:
-                results = map(checker.check, level)
-            next_level = []
-            for result in results:
-                report.add(result)
-                if on_error is not None:
-                    for error in result.errors:
-                        on_error(error)
-                for child in result.children:
-                    if child not in seen:
-                        seen.add(child)
-                        next_level.append(child)
-            level = next_level
+    pending = deque([root])
+    while pending:
+        result = checker.check(pending.popleft())
+        report.add(result)
+        if on_error is not None:
+            for error in result.errors:
+                on_error(error)
+        for child in result.children:
+            if child not in seen:
+                seen.add(child)
+                pending.append(child)
     return report
-
-
-def _process_pool(store: SchemaStore, workers: int) -> ProcessPoolExecutor:
-    """Worker processes, each with an own store and checker, that find schemas as ``store``
-    does. Spawned, not forked: the caller may run threads (an event loop, a test runner)."""
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(store.folders, store.cache_dir, store.allow_download),
-    )
-
-
-_worker_checker: ObjectChecker | None = None
-
-
-def _start_worker(folders: tuple[Path, ...], cache_dir: Path | None, allow_download: bool) -> None:
-    global _worker_checker
-    store = SchemaStore(folders, cache_dir=cache_dir, allow_download=allow_download)
-    _worker_checker = ObjectChecker(store)
-
-
-def _check_in_worker(path: Path) -> FileResult:
-    assert _worker_checker is not None, "the pool initializer sets it"
-    return _worker_checker.check(path)
