@@ -148,3 +148,20 @@ def test_search_a_catalog_through_its_mirror_assets(
         (folder / "collection.json").write_text(json.dumps(document))
     assert search(runner, str(catalog), "--sortby", "id") == expected
     assert search(runner, str(catalog / "dar"), "--format", "count") == ["12"]
+
+
+def test_index_skips_items_that_cannot_be_indexed(
+    realworld: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(realworld / "pystac-test-case-1", catalog)
+    bad = next(catalog.rglob("area-1-1-imagery.json"))
+    item = json.loads(bad.read_text())
+    item["properties"]["datetime"] = "not a date"
+    bad.write_text(json.dumps(item))
+    result = runner.invoke(cli, ["index", str(catalog), str(tmp_path / "index")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"skipped: {bad}: item area-1-1-imagery: cannot index item")
+    assert result.stdout.rstrip().endswith("skipped 1 that cannot be indexed")
+    ids = search(runner, str(tmp_path / "index"), "--sortby", "id")
+    assert len(ids) == 7 and "area-1-1-imagery" not in ids

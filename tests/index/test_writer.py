@@ -318,22 +318,28 @@ def test_unreadable_sources_are_input_errors(tmp_path: Path) -> None:
 
 
 def test_a_rejected_item_costs_only_itself(tmp_path: Path, make_item: MakeItem) -> None:
-    """As the crawler does: report an item's InputError and go on."""
+    """With ``on_invalid`` (as a crawl uses it) bad items are reported and left out."""
     items = [make_item(f"i{i:03d}", i / 10, 0, properties={"x": "text"}) for i in range(400)]
-    items[50]["properties"]["datetime"] = "not a time"  # bad on its own
+    items[20]["geometry"] = None  # caught as it is added
+    items[50]["properties"]["datetime"] = "not a time"  # fails its batch's conversion
     items[60]["properties"]["x"] = 5  # clashes with its batch
     items[300]["properties"]["x"] = [1, 2]  # clashes with earlier batches
-    rejected = []
-    with IndexWriter(tmp_path / "index") as writer:
+    items[390]["assets"]["data"]["datetime"] = "2020-13-45"  # in the batch converted at close
+    rejected: list[InputError] = []
+    with IndexWriter(tmp_path / "index", on_invalid=rejected.append) as writer:
         for item in items:
-            try:
-                writer.add(item, f"{item['id']}.json")
-            except InputError as error:
-                rejected.append(error)
-    assert len(rejected) == 2  # one error per failed batch, counting the others of that batch
-    assert rejected[0].path == "i050.json"
-    assert "and 1 more" in rejected[0].message
-    assert rejected[1].path == "i300.json"
-    assert "type differs" in rejected[1].message
+            writer.add(item, f"{item['id']}.json")
+    assert [error.path for error in rejected] == [
+        "i020.json",
+        "i050.json",
+        "i060.json",
+        "i300.json",
+        "i390.json",
+    ]
+    assert "no readable geometry" in rejected[0].message
+    assert "type differs" in rejected[2].message
+    assert "'2020-13-45' is not an RFC 3339 timestamp" in rejected[4].message
     ids = {item["id"] for item in read_items(tmp_path / "index")}
-    assert ids == {item["id"] for item in items} - {"i050", "i060", "i300"}
+    assert ids == {item["id"] for item in items} - {"i020", "i050", "i060", "i300", "i390"}
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["rejected_items"] == 5

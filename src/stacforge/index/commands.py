@@ -12,7 +12,7 @@ from typing import Any
 import click
 import orjson
 
-from stacforge.errors import StacforgeError
+from stacforge.errors import InputError, StacforgeError
 
 FORMATS = ("ids", "items", "hrefs", "count")
 
@@ -40,7 +40,16 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
             raise StacforgeError(f"{catalog}: no catalog.json or collection.json in this folder")
         catalog = found[0]
     root = index_dir.resolve()
-    with IndexWriter(index_dir, source=str(catalog.resolve()), overwrite=overwrite) as writer:
+    rejected: list[InputError] = []
+
+    def skip(error: InputError) -> None:
+        # The writer names items by their href relative to the index; report the file itself.
+        where = error.path if is_url(error.path) else os.path.normpath(root / error.path)
+        rejected.append(InputError(where, error.message, record=error.record))
+
+    with IndexWriter(
+        index_dir, source=str(catalog.resolve()), overwrite=overwrite, on_invalid=skip
+    ) as writer:
 
         def add(item: dict[str, Any], href: str) -> None:
             if not is_url(href):
@@ -55,10 +64,13 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
         manifest = writer.close()
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for error in rejected:
+        click.echo(f"skipped: {error}", err=True)
     click.echo(
         f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
         f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "
         f"in {time.perf_counter() - started:.1f} s"
+        + (f"; skipped {len(rejected):,} that cannot be indexed" if rejected else "")
     )
 
 

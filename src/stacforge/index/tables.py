@@ -14,7 +14,6 @@ import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 
-from stacforge.errors import InputError
 from stacforge.index.layout import (
     ASSETS_SCHEMA,
     BBOX,
@@ -22,6 +21,8 @@ from stacforge.index.layout import (
     SEARCH_SCHEMA,
     TIMESTAMP,
 )
+
+_ASSET_TIMES: Final = ("start_datetime", "end_datetime", "datetime")
 
 HREF: Final = "__stacforge_href"
 """Writer column: where the item's JSON lives (relative to the index directory, or absolute)."""
@@ -91,8 +92,7 @@ def asset_table(chunk: pa.Table, first_row: int) -> pa.Table:
             asset, start, end = asset.take(present), start.take(present), end.take(present)
         fields = dict(zip(asset.type.names, asset.flatten(), strict=True))
         own_start, own_end, own_instant = (
-            _asset_timestamps(chunk, present, key, fields, name)
-            for name in ("start_datetime", "end_datetime", "datetime")
+            _field(fields, name, TIMESTAMP, len(present)) for name in _ASSET_TIMES
         )
         parts.append(
             pa.Table.from_arrays(
@@ -175,30 +175,35 @@ def _field(fields: dict[str, pa.Array], name: str, type_: pa.DataType, n: int) -
     return fields[name].cast(type_)
 
 
-def _asset_timestamps(
-    chunk: pa.Table, rows: NDArray[np.intp], key: str, fields: dict[str, pa.Array], name: str
-) -> pa.Array:
-    """The RFC 3339 field ``name`` of asset ``key`` as timestamps.
+def asset_time_errors(table: pa.Table) -> dict[int, str]:
+    """Rows whose assets have a time that is no RFC 3339 timestamp, and what is wrong.
 
-    Raises:
-        InputError: Names the first item whose asset has a value that is no timestamp.
+    The writer checks each batch as it converts it, so that :func:`asset_table` cannot fail
+    later on one item.
     """
-    try:
-        return _field(fields, name, TIMESTAMP, len(rows))
-    except pa.ArrowInvalid as error:
-        values = fields[name].to_pylist()
-        i = next(i for i, value in enumerate(values) if not _is_timestamp(value))
-        row = int(rows[i])
-        raise InputError(
-            chunk[HREF][row].as_py() or "<item>",
-            f"asset {key!r}: {name} {values[i]!r} is not an RFC 3339 timestamp",
-            record=f"item {chunk['id'][row].as_py()}",
-        ) from error
+    errors: dict[int, str] = {}
+    if "assets" not in table.column_names:
+        return errors
+    assets = table["assets"].combine_chunks()
+    for key, asset in zip(assets.type.names, assets.flatten(), strict=True):
+        fields = dict(zip(asset.type.names, asset.flatten(), strict=True))
+        for name in _ASSET_TIMES:
+            if name not in fields:
+                continue
+            try:
+                fields[name].cast(TIMESTAMP)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                for row, value in enumerate(fields[name].to_pylist()):
+                    if not _is_timestamp(value):
+                        errors.setdefault(
+                            row, f"asset {key!r}: {name} {value!r} is not an RFC 3339 timestamp"
+                        )
+    return errors
 
 
 def _is_timestamp(value: object) -> bool:
     try:
         pa.array([value]).cast(TIMESTAMP)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return False
     return True

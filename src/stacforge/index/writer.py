@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -75,6 +75,10 @@ class IndexWriter:
         memory_limit: Bytes of converted rows held before a sorted run is spilled to disk.
         row_group_bytes: Target size of an ``items.parquet`` row group before compression
             (between 128 and 65,536 rows); smaller groups prune finer but make a larger footer.
+        on_invalid: Receives each item that cannot be indexed, as an :class:`InputError`, and
+            the write goes on without it (a crawl of a messy catalog). Without it the first
+            such item raises its error, from :meth:`add` or :meth:`close` (items are converted
+            a batch at a time).
 
     Raises:
         StacforgeError: ``directory`` exists (and is not empty) without ``overwrite``.
@@ -88,11 +92,14 @@ class IndexWriter:
         overwrite: bool = False,
         memory_limit: int = 128 << 20,
         row_group_bytes: int = 64 << 20,
+        on_invalid: Callable[[InputError], None] | None = None,
     ) -> None:
         self._directory = Path(directory)
         self._source = source
         self._memory_limit = memory_limit
         self._row_group_bytes = row_group_bytes
+        self._on_invalid = on_invalid
+        self._rejected = 0
         self._output = atomic_directory(self._directory, overwrite=overwrite)
         self._tmp = self._output.__enter__()
         self._pending: list[Item] = []
@@ -132,11 +139,16 @@ class IndexWriter:
                 item's ``self`` link, against which its relative links resolve.
 
         Raises:
-            InputError: The item cannot be indexed (no id, no geometry, malformed fields).
+            InputError: Without ``on_invalid``: this item, or one of its batch, cannot be
+                indexed (no id or geometry, malformed fields, types that clash).
         """
         if self._closed:
             raise StacforgeError("index writer already closed")
-        row, sources = _prepared(item, href)
+        try:
+            row, sources = _prepared(item, href)
+        except InputError as error:
+            self._reject([error])
+            return
         self._pending.append(row)
         self._pending_hrefs.append(href)
         self._pending_sources.append(sources)
@@ -177,10 +189,9 @@ class IndexWriter:
     def _convert(self) -> None:
         """Converts the pending item dicts to Arrow (and spills when over budget).
 
-        Raises:
-            InputError: An item stac-geoparquet cannot convert, or whose field types clash with
-                those of earlier items; the other pending items are kept, so a caller may
-                report the error and go on.
+        An item stac-geoparquet cannot convert, whose field types clash with those of earlier
+        items, or whose assets have malformed times is rejected (see :meth:`_reject`); the
+        rest of its batch is kept.
         """
         if not self._pending:
             return
@@ -188,23 +199,42 @@ class IndexWriter:
         self._pending, self._pending_hrefs, self._pending_sources = [], [], []
         first = self._count - len(rows)
         seqs = list(range(first, first + len(rows)))
+        kept = list(range(len(rows)))
+        rejected: list[InputError] = []
+        table: pa.Table | None
         try:
-            table = _stac_arrow(rows)
-            self._schema = _unify(self._schema, table.schema)
-            rejected: list[InputError] = []
+            whole = _stac_arrow(rows)
+            self._schema = _unify(self._schema, whole.schema)
+            table = whole
         except _CONVERSION_ERRORS:
             table, kept, rejected = self._item_by_item(rows, item_hrefs)
-            item_hrefs = [item_hrefs[i] for i in kept]
-            sources = [sources[i] for i in kept]
-            seqs = [seqs[i] for i in kept]
-        if table is not None:
-            self._append(table, seqs, item_hrefs, sources)
-        if rejected:
-            more = (
-                f" (and {len(rejected) - 1} more items of its batch)" if len(rejected) > 1 else ""
+        if table is not None and (bad := tables.asset_time_errors(table)):
+            rejected += [
+                InputError(
+                    item_hrefs[kept[i]] or "<item>", message, record=f"item {rows[kept[i]]['id']}"
+                )
+                for i, message in sorted(bad.items())
+            ]
+            table = table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
+            kept = [k for i, k in enumerate(kept) if i not in bad]
+        if table is not None and table.num_rows:
+            self._append(
+                table,
+                [seqs[i] for i in kept],
+                [item_hrefs[i] for i in kept],
+                [sources[i] for i in kept],
             )
-            error = rejected[0]
-            raise InputError(error.path, f"{error.message}{more}", record=error.record)
+        self._reject(rejected)
+
+    def _reject(self, errors: list[InputError]) -> None:
+        """Hands rejected items to ``on_invalid``, or raises the first error."""
+        self._rejected += len(errors)
+        if self._on_invalid is None:
+            if errors:
+                raise errors[0]
+            return
+        for error in errors:
+            self._on_invalid(error)
 
     def _item_by_item(
         self, rows: list[Item], item_hrefs: list[str | None]
@@ -215,7 +245,7 @@ class IndexWriter:
             The converted items (None if none), their positions in ``rows``, and the errors of
             the others.
         """
-        tables: list[pa.Table] = []
+        converted: list[pa.Table] = []
         kept: list[int] = []
         rejected: list[InputError] = []
         for i, (row, href) in enumerate(zip(rows, item_hrefs, strict=True)):
@@ -231,11 +261,11 @@ class IndexWriter:
                 message = f"a field's type differs from earlier items ({error})"
                 rejected.append(InputError(where, message, record=record))
                 continue
-            tables.append(table)
+            converted.append(table)
             kept.append(i)
-        if not tables:
+        if not converted:
             return None, kept, rejected
-        return pa.concat_tables(tables, promote_options="permissive"), kept, rejected
+        return pa.concat_tables(converted, promote_options="permissive"), kept, rejected
 
     def _append(
         self,
@@ -375,7 +405,9 @@ class IndexWriter:
                 if failures:
                     raise failures[0] from None
                 raise
-        return summary.manifest(source=self._source, rows_per_group=rows_per_chunk)
+        return summary.manifest(
+            source=self._source, rows_per_group=rows_per_chunk, rejected=self._rejected
+        )
 
 
 _EMPTY_ITEMS_SCHEMA: Final = pa.schema(
@@ -423,7 +455,7 @@ class _Summary:
             ):
                 self.classes[name] = self.classes.get(name, 0) + n
 
-    def manifest(self, *, source: str | None, rows_per_group: int) -> dict[str, Any]:
+    def manifest(self, *, source: str | None, rows_per_group: int, rejected: int) -> dict[str, Any]:
         return {
             "stacforge_version": __version__,
             "created": _format(datetime.now(UTC)),
@@ -441,6 +473,7 @@ class _Summary:
                 "items_per_row_group": rows_per_group,
             },
             "items": self.items,
+            "rejected_items": rejected,
             "assets": self.assets,
             "label_rows": self.label_rows,
             "extent": _extent(self.overall),
