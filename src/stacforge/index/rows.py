@@ -16,12 +16,13 @@ import orjson
 import pyarrow as pa
 import shapely
 
-# Private in stac-geoparquet 0.8; the public functions only convert row by row.
-from stac_geoparquet.arrow._batch import StacArrowBatch
-
 
 def batch_items(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     """The rows of a stac-geoparquet record batch as item dicts (GeoJSON geometries)."""
+    # Imported here: stac-geoparquet loads pandas, which searches for ids or hrefs never need.
+    # StacArrowBatch is private in stac-geoparquet 0.8; its public functions go row by row.
+    from stac_geoparquet.arrow._batch import StacArrowBatch
+
     json_batch = StacArrowBatch(batch).to_json_batch().inner
     names = [name for name in json_batch.schema.names if name != "geometry"]
     columns = [pylist(json_batch.column(name)) for name in names]
