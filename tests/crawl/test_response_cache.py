@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from stacforge.crawl.cache import CachedResponse, ResponseCache
 
 
@@ -30,10 +32,12 @@ def test_credentials_are_not_written(tmp_path: Path) -> None:
     assert b"s3cret" not in cache.path("https://me:s3cret@h/c.json").read_bytes()
 
 
-def test_damaged_entry_is_dropped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep", [0, 10, -3], ids=["empty", "header cut", "body cut"])
+def test_damaged_entry_is_dropped(tmp_path: Path, keep: int) -> None:
+    # Entries are not fsynced: after a machine crash one may be empty or cut short.
     cache = ResponseCache(tmp_path)
     cache.put("https://h/c.json", CachedResponse(b'{"id": "x"}'))
     path = cache.path("https://h/c.json")
-    path.write_bytes(path.read_bytes()[:-3])
+    path.write_bytes(path.read_bytes()[:keep])
     assert cache.get("https://h/c.json") is None
     assert not path.exists()

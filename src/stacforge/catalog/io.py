@@ -22,18 +22,27 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=_JSON_OPTIONS)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Writes ``data`` to ``path`` so that readers see the old file or the new, never a part.
 
-    The bytes go to a temporary sibling that is fsynced and renamed over ``path``.
+    The bytes go to a temporary sibling that is renamed over ``path``.
+
+    Args:
+        path: The file to write.
+        data: Its new content.
+        durable: Flush the bytes to disk (fsync) before the rename, so that the new file is
+            whole even after the machine crashes. Without, a process that dies still leaves the
+            old file or the new, but a machine crash may leave an empty or short file at
+            ``path``: only for files whose readers detect that, such as cache entries.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

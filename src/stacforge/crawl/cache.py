@@ -1,10 +1,12 @@
 """The crawler's on-disk HTTP cache: one file per URL, named by a hash of the URL.
 
 An entry is a one-line JSON header (the URL without credentials, ``ETag``, ``Last-Modified``,
-body length) followed by the body bytes. Entries are written atomically
-(temporary sibling, fsync, rename), so a crawl killed at any moment leaves either the old entry,
-the new one, or none. The file name is a SHA-256 of the URL, never a part of the URL, so no
-href can place a file outside the cache directory.
+body length) followed by the body bytes. Entries are written atomically (temporary sibling,
+rename), so a crawl killed at any moment leaves either the old entry, the new one, or none.
+They are not fsynced: a machine crash may leave an entry empty or cut short, which the length in
+its header tells (such an entry is dropped when read), so flushing every entry to disk would
+buy nothing that a re-fetch does not. The file name is a SHA-256 of the URL, never a part of
+the URL, so no href can place a file outside the cache directory.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ class ResponseCache:
             "last_modified": response.last_modified,
             "length": len(response.body),
         }
-        write_bytes_atomic(self.path(url), orjson.dumps(header) + b"\n" + response.body)
+        write_bytes_atomic(
+            self.path(url), orjson.dumps(header) + b"\n" + response.body, durable=False
+        )
 
     def discard(self, url: str) -> None:
         """Removes the entry for ``url``, if there is one."""
