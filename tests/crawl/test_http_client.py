@@ -170,3 +170,25 @@ def test_credentials_in_the_url_are_used_and_never_shown(serve: Serve, catalog: 
     error, _ = fetch(url.replace("catalog.json", "nope.json"))
     assert isinstance(error, FetchError)
     assert "s3cret" not in str(error) and "me:***@" in str(error)
+
+
+def test_credentials_from_a_netrc_file_are_used(
+    serve: Serve, catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(catalog, auth=("me", "s3cret"))
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login me password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    document, _ = fetch(server.url("catalog.json"))
+    assert isinstance(document, Document) and document.data["id"] == "root"
+
+
+def test_a_proxy_from_the_environment_is_used(
+    serve: Serve, catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = serve(catalog)  # answers the proxied request itself
+    monkeypatch.setenv("HTTP_PROXY", proxy.url())
+    document, _ = fetch("http://catalog.invalid/catalog.json")
+    assert isinstance(document, Document) and document.data["id"] == "root"
+    assert proxy.count("catalog.json") == 1
