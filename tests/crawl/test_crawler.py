@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,6 +289,44 @@ def test_other_sink_errors_end_the_crawl(files: CatalogFiles) -> None:
 
     with pytest.raises(OSError, match="No space left"):
         crawl(files.root / "catalog.json", broken)
+    # no sink call outlives the crawl (the caller may be aborting what the sink writes to)
+    assert not [t for t in threading.enumerate() if t.name.startswith("stacforge-sink")]
+
+
+def test_the_sink_runs_off_the_event_loop_one_call_at_a_time(files: CatalogFiles) -> None:
+    ids = files.tree({"a": 30, "b": 30})
+    running, calls = [], []
+
+    def sink(item: dict[str, Any], href: str) -> None:
+        running.append(item["id"])
+        with pytest.raises(RuntimeError):
+            asyncio.get_running_loop()  # none in this thread
+        calls.append((item["id"], len(running), threading.current_thread().name))
+        running.remove(item["id"])
+
+    report = crawl(files.root / "catalog.json", sink)
+    assert {item_id for item_id, _, _ in calls} == ids and report.items == len(ids)
+    assert {(overlap, name.startswith("stacforge-sink")) for _, overlap, name in calls} == {
+        (1, True)
+    }
+
+
+def test_a_slow_sink_does_not_hold_up_the_requests(serve: Serve, files: CatalogFiles) -> None:
+    files.tree({"a": 8})
+    server = serve(files.root)
+    all_requested = []
+
+    def slow(item: dict[str, Any], href: str) -> None:
+        # The first call waits until every document was requested, which only happens if
+        # the crawl goes on fetching while the sink works (10 s is a guard, not a timing).
+        if not all_requested:
+            deadline = time.monotonic() + 10
+            while len(server.requests) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            all_requested.append(len(server.requests) == 10)
+
+    report = crawl(server.url("catalog.json"), slow)
+    assert all_requested == [True] and report.items == 8
 
 
 def test_offline_needs_a_cache(files: CatalogFiles) -> None:

@@ -7,7 +7,8 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,7 +28,9 @@ from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
 
 ItemSink = Callable[[dict[str, Any], str], None]
-"""Receives each crawled item and its absolute href (URL without credentials, or file path)."""
+"""Receives each crawled item and its absolute href (URL without credentials, or file path).
+
+It is called in a worker thread of its own, one call at a time, in the order items are read."""
 
 ProgressCallback = Callable[[CrawlReport], None]
 """Called with the running report after each document."""
@@ -86,7 +89,9 @@ class Crawler:
     cannot be read is recorded in the report and its subtree skipped; the crawl goes on.
 
     Args:
-        on_item: Receives each item (normalised, see :func:`normalize_item`) and its href.
+        on_item: Receives each item (normalised, see :func:`normalize_item`) and its href,
+            in a worker thread of its own (one call at a time), so that a sink that costs
+            milliseconds per item, such as the index writer, does not hold up the requests.
             An :class:`InputError` it raises rejects that item only; other errors end the crawl.
         cache: The HTTP response cache, or None.
         options: How to crawl.
@@ -113,6 +118,7 @@ class Crawler:
         self._progress = progress
         self._queue: asyncio.Queue[_Link] = asyncio.Queue()
         self._seen: set[str] = set()
+        self._sink: ThreadPoolExecutor | None = None
 
     async def run(self, href: str | os.PathLike[str]) -> CrawlReport:
         """Crawls from ``href`` (a catalog, collection or item) and returns the report."""
@@ -128,7 +134,7 @@ class Crawler:
             offline=self._options.offline,
         )
         async with client:
-            with _fewer_gc_passes():
+            with _fewer_gc_passes(), self._sink_thread():
                 await self._run_workers(client)
         self.report.elapsed = time.monotonic() - started
         return self.report
@@ -167,7 +173,7 @@ class Crawler:
             kind = stac_type(document.data)
             if kind == "Feature":
                 if link.chosen:
-                    self._index_item(document.data, document.href, link.collection)
+                    await self._index([(document.data, document.href)], link.collection)
             elif kind is None:
                 self._warn(document.href, "not a STAC catalog, collection or item; skipped")
             else:
@@ -219,17 +225,55 @@ class Crawler:
             return False
         try:
             async for batch in mirror_items(href, client):
+                unseen = []
                 for item in batch:
                     item_href = self_href(item) or href
                     # Seen, so that the walk after a mirror that fails part-way skips them.
                     if item_href not in self._seen:
                         self._seen.add(item_href)
-                        self._index_item(item, item_href, collection.data.get("id"))
+                        unseen.append((item, item_href))
+                await self._index(unseen, collection.data.get("id"))
         except FetchError as error:
             self._warn(href, f"mirror not read ({error.reason}); walking the collection instead")
             return False
         self.report.mirrors += 1
         return True
+
+    @contextlib.contextmanager
+    def _sink_thread(self) -> Iterator[None]:
+        """Gives ``on_item``, if any, a worker thread for the duration of the crawl."""
+        if self._on_item is None:
+            yield
+            return
+        self._sink = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stacforge-sink")
+        try:
+            yield
+        finally:
+            # Let the call in progress finish (a crawl that ends early drops those queued), so
+            # that no call outlives the crawl, e.g. into an index writer being aborted.
+            self._sink.shutdown(wait=True, cancel_futures=True)
+            self._sink = None
+
+    async def _index(
+        self, items: Sequence[tuple[dict[str, Any], str]], collection: str | None
+    ) -> None:
+        """Normalises ``items`` (with their hrefs) and hands them to ``on_item``.
+
+        With a sink this happens in its thread: the index writer, for one, converts items to
+        Arrow about a hundred at a time, which would hold the event loop for a quarter of a
+        second each time. Without one, only the normalising is left, cheaper than a thread hop.
+        """
+        if self._sink is None:
+            self._index_items(items, collection)
+        else:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._sink, self._index_items, items, collection)
+
+    def _index_items(
+        self, items: Sequence[tuple[dict[str, Any], str]], collection: str | None
+    ) -> None:
+        for item, href in items:
+            self._index_item(item, href, collection)
 
     def _index_item(self, item: dict[str, Any], href: str, collection: str | None) -> None:
         try:
@@ -281,7 +325,8 @@ async def crawl_async(
 
     Args:
         href: An ``http(s)`` URL or a local path of a catalog, collection or item.
-        on_item: Receives each item dict and its absolute href; None only counts them.
+        on_item: Receives each item dict and its absolute href, in a worker thread of its own
+            (one call at a time); None only counts them.
         cache: Directory of the HTTP response cache; None caches nothing.
         options: Concurrency, retries, limits, and which part of the tree to crawl.
         progress: Called with the running report after each document.
