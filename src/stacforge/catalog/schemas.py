@@ -4,8 +4,8 @@ A schema folder holds ``schema-map.json`` (``{"schemas": {url: relative file}}``
 stac-validator's ``--schema-config`` reads). Every ``$ref`` between schemas resolves through
 the same lookup, so cross-schema references work without network.
 
-Each schema compiles twice, on first use: for jsonschema-rs, which only says whether an object
-is valid but says it fast, and for jsonschema, which explains why an object is not.
+Each schema is compiled for jsonschema-rs, which says fast whether an object is valid, and,
+once an object fails it, for jsonschema, which explains why.
 """
 
 from __future__ import annotations
