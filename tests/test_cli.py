@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from stacforge.cli import cli
@@ -16,7 +17,9 @@ def test_stac_plugin_mounts_the_same_commands() -> None:
     result = subprocess.run(
         [stac, "stacforge", "--help"], capture_output=True, text=True, check=True
     )
-    for command in cli.commands:
+    commands = cli.list_commands(click.Context(cli))
+    assert {"build", "crawl", "index", "sample", "search", "serve", "validate"} <= set(commands)
+    for command in commands:
         assert command in result.stdout
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,28 @@ import click
 from stacforge import __version__
 from stacforge.errors import StacforgeError
 
+_COMMANDS = {
+    "build": "stacforge.datasets.commands:build_command",
+    "crawl": "stacforge.crawl.commands:crawl_command",
+    "index": "stacforge.index.commands:index_command",
+    "sample": "stacforge.samples.commands:sample_command",
+    "search": "stacforge.index.commands:search_command",
+    "validate": "stacforge.catalog.commands:validate_command",
+}
+"""Commands imported on first use, so a command pays only for the libraries it needs."""
+
 
 class _Group(click.Group):
-    """Turns a :class:`StacforgeError` into a one-line message and exit status 1."""
+    """Loads commands lazily; turns a :class:`StacforgeError` into one line and exit status 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS and cmd_name not in self.commands:
+            module, attribute = _COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,19 +59,6 @@ def serve_command(directory: Path, port: int) -> None:
     )
     serve(directory, port=port)
 
-
-from stacforge.catalog.commands import validate_command  # noqa: E402
-from stacforge.crawl.commands import crawl_command  # noqa: E402
-from stacforge.datasets.commands import build_command  # noqa: E402
-from stacforge.index.commands import index_command, search_command  # noqa: E402
-from stacforge.samples.commands import sample_command  # noqa: E402
-
-cli.add_command(build_command)
-cli.add_command(validate_command)
-cli.add_command(sample_command)
-cli.add_command(crawl_command)
-cli.add_command(index_command)
-cli.add_command(search_command)
 
 if __name__ == "__main__":
     cli()
