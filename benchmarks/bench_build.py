@@ -20,6 +20,7 @@ import json
 import os
 import posixpath
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -32,6 +33,7 @@ import pystac
 from pystac.stac_io import DefaultStacIO
 from pystac.utils import make_relative_href
 
+import stacforge
 from common import (
     GIB,
     MIB,
@@ -530,11 +532,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--timeout-min", type=float, default=120.0, help="stop a build that runs longer"
     )
     args = parser.parse_args(argv)
+    # Let `kill` unwind like Ctrl-C does: measured children are stopped, outputs removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     facts = {
         "date": datetime.date.today().isoformat(),
         **machine(),
         "pystac": pystac.__version__,
+        "stacforge_source": str(Path(stacforge.__file__).parent),
     }
     args.work_dir.mkdir(parents=True, exist_ok=True)
     # A private folder: other benchmarks may share the work directory at the same time.

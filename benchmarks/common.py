@@ -2,11 +2,14 @@
 
 Every measured run happens in a fresh ``spawn`` subprocess so its peak RSS is its own: the
 child reports ``ru_maxrss`` of itself, and the parent samples the child's RSS while it runs (for
-the memory trace, and to stop a run that would exhaust a shared machine).
+the memory trace, and to stop a run that would exhaust a shared machine). :func:`serving` runs a
+catalog server with added latency in a process of its own, for the HTTP baselines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -14,9 +17,10 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +99,22 @@ def measure(
     child = context.Process(target=_run_child, args=(fn, args, sender), daemon=True)
     child.start()
     sender.close()  # the parent only reads, so EOF arrives when the child exits
+    try:
+        measurement = _watch(child, receiver, max_rss, timeout, interval)
+    finally:
+        if child.is_alive():  # stopped by a limit, or the parent is being interrupted
+            child.kill()
+        child.join()
+        receiver.close()
+    if measurement.error is None and measurement.seconds is None:
+        measurement.error = f"child exited with code {child.exitcode}"
+    return measurement
+
+
+def _watch(
+    child: BaseProcess, receiver: Connection, max_rss: int, timeout: float, interval: float
+) -> Measurement:
+    """Collects the child's messages and RSS samples until it exits or goes over a limit."""
     process = psutil.Process(child.pid)
     measurement = Measurement()
     started = called = time.perf_counter()
@@ -114,19 +134,15 @@ def measure(
         now = time.perf_counter()
         measurement.trace.append((now - started, rss))
         measurement.peak_rss = max(measurement.peak_rss, rss)
-        if rss > max_rss or now - called > timeout:
-            child.kill()
+        if rss > max_rss:
             measurement.error = (
                 f"stopped at {rss / GIB:.1f} GiB RSS (limit {max_rss / GIB:.1f} GiB)"
-                if rss > max_rss
-                else f"stopped after {now - called:.0f} s (limit {timeout:.0f} s)"
             )
             break
+        if now - called > timeout:
+            measurement.error = f"stopped after {now - called:.0f} s (limit {timeout:.0f} s)"
+            break
     measurement.elapsed = time.perf_counter() - called
-    child.join()
-    receiver.close()
-    if measurement.error is None and measurement.seconds is None:
-        measurement.error = f"child exited with code {child.exitcode}"
     return measurement
 
 
@@ -165,6 +181,109 @@ def _receive(message: tuple[Any, ...], measurement: Measurement) -> None:
         measurement.seconds, measurement.user_seconds, measurement.system_seconds = payload[:3]
         peak, measurement.result = payload[3:]
         measurement.peak_rss = max(measurement.peak_rss, peak)
+
+
+def _serve(directory: str, latency: float, counters: Any, sender: Connection) -> None:
+    """Serves ``directory`` on a free port of 127.0.0.1, sending the port, until killed.
+
+    ``counters`` (shared ``[requests, bytes received, bytes sent]``) counts HTTP bytes as they
+    are on the wire: request line and headers in; status line, headers and body out.
+    """
+    # Imported here, in the server's process: measured children import this module too, and
+    # aiohttp would otherwise be preloaded into their "cold" runs.
+    from aiohttp import web
+
+    from stacforge.serve import create_app
+
+    @web.middleware
+    async def add_latency(request: Any, handler: Callable[[Any], Any]) -> Any:
+        await asyncio.sleep(latency)
+        return await handler(request)
+
+    async def count(request: Any, response: Any) -> None:
+        # Called once the headers are final, right before they are written.
+        version = f"HTTP/{request.version.major}.{request.version.minor}"
+        received = len(f"{request.method} {request.raw_path} {version}\r\n\r\n")
+        received += sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+        sent = len(f"{version} {response.status} {response.reason}\r\n\r\n")
+        sent += sum(len(name) + len(value) + 4 for name, value in response.headers.items())
+        if response.status != 304 and request.method != "HEAD":
+            sent += response.content_length or 0
+        with counters.get_lock():
+            counters[0] += 1
+            counters[1] += received
+            counters[2] += sent
+
+    async def run() -> None:
+        app = create_app(directory)
+        app.middlewares.insert(0, add_latency)  # outermost: every request waits
+        app.on_response_prepare.append(count)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
+        sender.send(runner.addresses[0][1])
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the server did: requests, HTTP bytes each way, and its CPU seconds."""
+
+    requests: int
+    bytes_received: int
+    bytes_sent: int
+    cpu_seconds: float
+
+    def __sub__(self, other: Traffic) -> Traffic:
+        return Traffic(
+            self.requests - other.requests,
+            self.bytes_received - other.bytes_received,
+            self.bytes_sent - other.bytes_sent,
+            self.cpu_seconds - other.cpu_seconds,
+        )
+
+
+@dataclass
+class Server:
+    """A running catalog server: its base URL, process and counters."""
+
+    url: str
+    process: psutil.Process
+    counters: Any
+
+    def traffic(self) -> Traffic:
+        """The server's counts since it started."""
+        cpu = self.process.cpu_times()
+        with self.counters.get_lock():
+            requests, received, sent = self.counters[:]
+        return Traffic(requests, received, sent, cpu.user + cpu.system)
+
+
+@contextlib.contextmanager
+def serving(directory: Path, latency: float) -> Iterator[Server]:
+    """Serves ``directory`` (``stacforge.serve``) from a process of its own on 127.0.0.1, every
+    request delayed by ``latency`` seconds, so the server's CPU does not share the client's.
+
+    Clients must reach it directly: set ``NO_PROXY=127.0.0.1`` if proxies are configured.
+    """
+    context = multiprocessing.get_context("spawn")
+    counters = context.Array("q", 3)
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_serve, args=(str(directory), latency, counters, sender), daemon=True
+    )
+    process.start()
+    sender.close()
+    try:
+        port = receiver.recv()
+        assert process.pid is not None
+        yield Server(f"http://127.0.0.1:{port}", psutil.Process(process.pid), counters)
+    finally:
+        process.kill()
+        process.join()
+        receiver.close()
 
 
 def tree_size(root: Path) -> tuple[int, int]:
