@@ -195,7 +195,7 @@ def test_an_object_of_another_type_is_reported(
 
 
 def test_a_root_folder_without_catalog_json_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(StacforgeError, match=r"catalog\.json: no such file"):
+    with pytest.raises(StacforgeError, match=r"no catalog\.json or collection\.json in"):
         validate(tmp_path, allow_download=False)
 
 

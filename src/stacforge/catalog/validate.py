@@ -24,8 +24,8 @@ import orjson
 from jsonschema.exceptions import relevance
 from referencing.exceptions import Unresolvable
 
+from stacforge.catalog.layout import root_document
 from stacforge.catalog.schemas import SchemaNotFound, SchemaStore
-from stacforge.errors import StacforgeError
 
 CORE_SCHEMA_PATHS = {
     "Catalog": "catalog-spec/json-schema/catalog.json",
@@ -226,20 +226,6 @@ def _message(error: jsonschema.ValidationError) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 
-def _root_file(href: str | os.PathLike[str]) -> Path:
-    """The root object's file: ``href`` itself, or ``catalog.json`` in the folder ``href``.
-
-    Raises:
-        StacforgeError: There is no such file.
-    """
-    path = Path(os.path.normpath(href))  # spelled as the walk spells linked files
-    if path.is_dir():
-        path = path / "catalog.json"
-    if not path.is_file():
-        raise StacforgeError(f"{path}: no such file")
-    return path
-
-
 def validate(
     href: str | os.PathLike[str],
     *,
@@ -263,7 +249,7 @@ def validate(
         StacforgeError: ``href`` is not a file or a folder with ``catalog.json``, or a schema
             folder has no readable ``schema-map.json``.
     """
-    root = _root_file(href)
+    root = root_document(href)
     checker = ObjectChecker(SchemaStore.default(schemas, allow_download=allow_download))
     report = ValidationReport()
     seen = {root}

@@ -10,6 +10,7 @@ import os
 import re
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
+from stacforge.catalog.layout import root_document
 from stacforge.errors import StacforgeError
 
 HTTP_SCHEMES = frozenset({"http", "https"})
@@ -30,7 +31,8 @@ def is_http(href: str) -> bool:
 
 
 def start_href(href: str | os.PathLike[str]) -> str:
-    """The crawl's first href: a URL as given, a local path made absolute.
+    """The crawl's first href: a URL as given, a local path made absolute (a folder stands for
+    the ``catalog.json`` or ``collection.json`` in it).
 
     Raises:
         StacforgeError: ``href`` is a URL with a scheme other than ``http(s)`` or ``file``.
@@ -40,7 +42,8 @@ def start_href(href: str | os.PathLike[str]) -> str:
         return urldefrag(text).url
     if scheme(text) not in ("", "file"):
         raise StacforgeError(f"{redact(text)}: only http(s) URLs and local paths can be crawled")
-    return _local_path(text, os.getcwd())
+    path = _local_path(text, os.getcwd())
+    return str(root_document(path)) if os.path.isdir(path) else path
 
 
 def resolve(href: str, base: str) -> str | None:

@@ -27,18 +27,13 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
     CATALOG is a catalog, collection or item file (or the folder holding catalog.json or
     collection.json). Item hrefs are stored relative to INDEX_DIR, so the two can move together.
     """
+    from stacforge.catalog.layout import root_document
     from stacforge.crawl import crawl
     from stacforge.index.hrefs import is_url
     from stacforge.index.writer import IndexWriter
 
     started = time.perf_counter()
-    if catalog.is_dir():
-        found = [
-            catalog / n for n in ("catalog.json", "collection.json") if (catalog / n).is_file()
-        ]
-        if not found:
-            raise StacforgeError(f"{catalog}: no catalog.json or collection.json in this folder")
-        catalog = found[0]
+    catalog = root_document(catalog)
     root = index_dir.resolve()
     rejected: list[InputError] = []
 
