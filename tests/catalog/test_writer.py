@@ -9,7 +9,7 @@ from typing import Any
 import pystac
 import pytest
 
-from stacforge.catalog.io import atomic_directory
+from stacforge.catalog.io import atomic_directory, write_json_atomic
 from stacforge.catalog.layout import item_path, relative_href
 from stacforge.catalog.model import CatalogSpec, CollectionSpec, PlacedItem
 from stacforge.catalog.writer import CatalogWriter, geometry_bbox
@@ -202,3 +202,10 @@ def test_no_index_writes_no_sidecar(tmp_path: Path) -> None:
     collection = json.loads((tmp_path / "demo_source/collection.json").read_text())
     assert "assets" not in collection
     assert not (tmp_path / "demo_source/index").exists()
+
+
+def test_atomic_writes_are_world_readable(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "a" / "x.json", {"a": 1})
+    assert (tmp_path / "a" / "x.json").stat().st_mode & 0o777 == 0o644
+    assert json.loads((tmp_path / "a" / "x.json").read_text()) == {"a": 1}
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["x.json"]

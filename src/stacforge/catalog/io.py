@@ -38,6 +38,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes files private; outputs are published and shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             if durable:
