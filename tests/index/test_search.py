@@ -6,12 +6,14 @@ The synthetic index has small row groups, so pruning by statistics is exercised 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pystac
 import pytest
 import shapely
@@ -20,7 +22,8 @@ import shapely.geometry
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import open_index
 from stacforge.index.query import Query
-from stacforge.index.search import Index, _candidate_groups
+from stacforge.index.reader import Sidecar
+from stacforge.index.search import Index, _absolute, _candidate_groups, _relative_to
 
 Item = dict[str, Any]
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -363,6 +366,60 @@ def test_labels_by_count_and_through_source_links(
     # A class an item does not list counts 0; items without overviews never match.
     assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
+
+
+def test_labels_through_relative_source_links(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """Hrefs stored relative to each index, links written in several spellings."""
+    spellings = [
+        "../../img/{i}/img{i}.json",
+        "./../../img/{i}/img{i}.json",
+        "../x/../../img/{i}/img{i}.json",
+    ]
+    images, labels = [], []
+    for i in range(6):
+        images.append((make_item(f"img{i}", i, 0), str(tmp_path / f"cat/img/{i}/img{i}.json")))
+        label = make_item(
+            f"lab{i}",
+            i,
+            0,
+            properties={"label:overviews": [{"counts": [{"name": "tree", "count": i}]}]},
+            links=[{"rel": "source", "href": spellings[i % 3].format(i=i)}],
+        )
+        labels.append((label, str(tmp_path / f"cat/lab/{i}/lab{i}.json")))
+    write_index(tmp_path / "cat/img/index", images)
+    write_index(tmp_path / "cat/lab/index", labels)
+    both = open_index(tmp_path / "cat/img/index", tmp_path / "cat/lab/index")
+    assert set(both.ids(labels="tree>=3")) == {"lab3", "lab4", "lab5", "img3", "img4", "img5"}
+    assert set(both.ids(labels="tree<2", collections="demo", bbox=[0.5, -1, 9, 1])) == {
+        "img1",
+        "lab1",
+    }
+
+
+def test_stored_hrefs_resolve_as_one_at_a_time(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    write_index(tmp_path / "a/b/index", [(make_item("x", 0, 0), str(tmp_path / "a/b/x.json"))])
+    sidecar = Sidecar(tmp_path / "a/b/index")
+    stored = [
+        "x.json", "../x.json", "../../c/d/e.json", "../" * 40 + "f.json", "./x.json",
+        "c/./d.json", "c/../d.json", "../c/../d.json", "c//d.json", "c/d/", "", ".", "..", "../",
+        "../.", "..//c", ".hidden/x.json", "..x/y.json", "...", "c/...", "a\nb.json", None,
+        "https://example.com/c/../d.json", "file:///c/d.json", "/c/../d.json", "ab:c", "a:b.json",
+    ]  # fmt: skip
+    expected = [None if href is None else sidecar.absolute(href) for href in stored]
+    assert _absolute(sidecar, pa.array(stored, pa.string())).to_pylist() == expected
+    chunked = pa.chunked_array([pa.array(stored[:5], pa.string()), pa.array(stored[5:])])
+    assert _absolute(sidecar, chunked).to_pylist() == expected
+
+
+def test_relative_forms_of_absolute_paths() -> None:
+    paths = ["/a/b/c/x.json", "/a/b/y.json", "/a/bc/z.json", "/q.json", "/a/b/c/d/e/f.json"]
+    for directory in ("/a/b/c", "/a/b/c/d", "/", "/z"):
+        found = _relative_to(directory, pa.array([*paths, "https://host/a/b.json"]))
+        assert found.to_pylist() == [*(os.path.relpath(p, directory) for p in paths), None]
 
 
 def test_opening_errors(tmp_path: Path) -> None:

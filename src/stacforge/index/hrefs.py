@@ -38,22 +38,3 @@ def join(base: str, href: str) -> str:
 def directory_base(location: str) -> str:
     """A base for :func:`join` that resolves hrefs relative to the directory ``location``."""
     return location if location.endswith("/") else f"{location}/"
-
-
-def relative_to(directory: str, paths: list[str]) -> list[str]:
-    """Absolute normalised ``paths`` as paths relative to the absolute ``directory``.
-
-    Like :func:`os.path.relpath` for POSIX paths, without its per-call cost (searches turn
-    thousands of hrefs at a time into an index's relative form).
-    """
-    base = [part for part in directory.split("/") if part]
-    relative = []
-    for path in paths:
-        parts = [part for part in path.split("/") if part]
-        common = 0
-        for mine, theirs in zip(base, parts, strict=False):
-            if mine != theirs:
-                break
-            common += 1
-        relative.append("/".join([".."] * (len(base) - common) + parts[common:]))
-    return relative

@@ -188,38 +188,89 @@ def _first(hits: Hits, n: int) -> Hits:
 class _LabelMatches:
     """Which items meet the label conditions, per sidecar, and the items they are sources of."""
 
-    def __init__(self, rows: dict[Path, NDArray[np.int64]], sources: set[str]) -> None:
+    def __init__(self, rows: dict[Path, NDArray[np.int64]], sources: pa.Array) -> None:
         self.rows = rows
         self.sources = sources
+        """The linked hrefs, absolute."""
 
     @classmethod
     def find(cls, sidecars: Iterable[Sidecar], query: Query) -> _LabelMatches:
         rows: dict[Path, NDArray[np.int64]] = {}
-        sources: set[str] = set()
+        sources = [pa.array([], pa.string())]
         for sidecar in sidecars:
             matched = _label_rows(sidecar, query)
             rows[sidecar.directory] = matched
             if len(matched):
-                linked = read_rows(sidecar.search, sidecar.search_offsets, matched, ["sources"])[
-                    "sources"
-                ]
-                sources.update(sidecar.absolute(h) for h in pc.list_flatten(linked).to_pylist())
-        return cls(rows, sources)
+                linked = read_rows(sidecar.search, sidecar.search_offsets, matched, ["sources"])
+                sources.append(_absolute(sidecar, pc.list_flatten(linked["sources"])))
+        return cls(rows, pc.unique(pa.concat_arrays(sources)))
 
     def linked_in(self, sidecar: Sidecar) -> pa.Array:
         """The linked hrefs in the forms ``sidecar`` may store them (absolute or relative)."""
-        paths = [href for href in self.sources if not hrefs.is_url(href)]
-        forms = self.sources | set(hrefs.relative_to(sidecar.directory.as_posix(), paths))
-        return pa.array(sorted(forms), pa.string())
+        relative = _relative_to(sidecar.directory.as_posix(), self.sources)
+        return pa.concat_arrays([self.sources, relative.drop_null()])
+
+
+_STEPS_UP = r"^(?:\.\./)+"
+_IRREGULAR = r"(?:^|/)\.{0,2}(?:/|$)"
+"""An empty, ``.`` or ``..`` path segment."""
+
+
+def _absolute(sidecar: Sidecar, stored: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """:meth:`Sidecar.absolute` of each href stored in ``sidecar``, vectorised.
+
+    A relative path of ``../`` steps and then plain segments (what catalog writers produce) is
+    the base directory less one folder per step, then the rest; other relative hrefs are
+    resolved one by one.
+    """
+    if isinstance(stored, pa.ChunkedArray):
+        stored = stored.combine_chunks()
+    absolute = pc.fill_null(pc.match_substring_regex(stored, hrefs.ABSOLUTE), False)
+    rest = pc.replace_substring_regex(stored, _STEPS_UP, "", max_replacements=1)
+    steps = pc.divide(pc.subtract(pc.binary_length(stored), pc.binary_length(rest)), 3)
+    steps = pc.fill_null(steps, 0)
+    folders = [folder for folder in sidecar.base.split("/") if folder]
+    bases = pa.array(
+        [
+            "/" + "".join(f"{folder}/" for folder in folders[: max(len(folders) - up, 0)])
+            for up in range((pc.max(steps).as_py() or 0) + 1)
+        ]
+    )
+    result = pc.if_else(absolute, stored, pc.binary_join_element_wise(bases.take(steps), rest, ""))
+    irregular = pc.fill_null(pc.match_substring_regex(rest, _IRREGULAR), False)
+    odd = np.flatnonzero(pc.and_not(irregular, absolute).to_numpy(zero_copy_only=False))
+    if not len(odd):
+        return result
+    values = result.to_pylist()
+    for i in odd.tolist():
+        values[i] = sidecar.absolute(stored[i].as_py())
+    return pa.array(values, pa.string())
+
+
+def _relative_to(directory: str, paths: pa.Array) -> pa.Array:
+    """Absolute normalised ``paths`` relative to the absolute ``directory``, vectorised (null
+    for URLs): ``../`` for each folder of ``directory`` below their deepest common folder."""
+    folders = [folder for folder in directory.split("/") if folder]
+    relative = pa.nulls(len(paths), pa.string())
+    for common in range(len(folders), -1, -1):
+        ancestor = "/" + "".join(f"{folder}/" for folder in folders[:common])
+        below = pc.and_(pc.starts_with(paths, ancestor), pc.is_null(relative))
+        if not pc.any(below).as_py():
+            continue
+        steps = "../" * (len(folders) - common)
+        rest = pc.utf8_slice_codeunits(paths, len(ancestor))
+        relative = pc.if_else(below, pc.binary_join_element_wise(steps, rest, ""), relative)
+    return relative
 
 
 def _label_rows(sidecar: Sidecar, query: Query) -> NDArray[np.int64]:
     """Rows of ``sidecar`` whose ``label:overviews`` meet every label condition."""
     names = sorted({name for condition in query.labels for name in condition.names})
-    labelled = np.unique(sidecar.labels.read(columns=["row"])["row"].to_numpy())
+    table = sidecar.labels.read(columns=["row", "name", "count", "value"])
+    # Arrow's hash unique then a sort: a fifth of np.unique's time on 10^5 rows.
+    labelled = np.sort(pc.unique(table["row"]).to_numpy())
     if not len(labelled):
         return labelled
-    table = sidecar.labels.read(columns=["row", "name", "count", "value"])
     table = table.filter(pc.is_in(table["name"], pa.array(names, pa.string())))
     number = pc.coalesce(table["value"], pc.cast(table["count"], pa.float64()))
     table = pa.table({"row": table["row"], "name": table["name"], "number": number})
@@ -242,7 +293,10 @@ def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> 
         boxes = _boxes(area)
         shapely.prepare(area)
     own_labels = labelled.rows.get(sidecar.directory) if labelled is not None else None
-    linked = labelled.linked_in(sidecar) if labelled is not None and labelled.sources else None
+    # Linked hrefs are put in this sidecar's forms on first need: most searches that combine
+    # labels with other filters rule out whole sidecars by their row-group statistics.
+    linked: pa.Array | None = None
+    links = labelled is not None and len(labelled.sources) > 0
     columns = ["bbox"] if boxes else []
     if query.datetime is not None:
         columns += ["start", "end"]
@@ -250,7 +304,7 @@ def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> 
         columns.append("collection")
     if query.ids is not None:
         columns.append("id")
-    if linked is not None:
+    if links:
         columns.append("href")
     offsets = sidecar.search_offsets
     for group in _candidate_groups(sidecar, query, boxes):
@@ -268,7 +322,9 @@ def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> 
             keep &= _is_in(table["id"], query.ids)
         if own_labels is not None:
             labels = np.isin(np.arange(first, first + count), own_labels)
-            if linked is not None and table is not None:
+            if labelled is not None and links and table is not None:
+                if linked is None:
+                    linked = labelled.linked_in(sidecar)
                 labels |= pc.is_in(table["href"], value_set=linked).to_numpy(zero_copy_only=False)
             keep &= labels
         local = np.flatnonzero(keep)
@@ -420,12 +476,11 @@ def _filtered(
 def _asset_rows(sidecar: Sidecar, rows: NDArray[np.int64], columns: list[str]) -> pa.Table:
     """The ``assets.parquet`` rows of the items ``rows`` (sorted), in file order."""
     first, last = sidecar.asset_row_ranges
+    starts = np.searchsorted(rows, first, side="left")
+    stops = np.searchsorted(rows, last, side="right")
     parts = []
-    for group in range(len(first)):
-        start = np.searchsorted(rows, first[group], side="left")
-        stop = np.searchsorted(rows, last[group], side="right")
-        if start == stop:
-            continue
+    for group in np.flatnonzero(starts < stops).tolist():
+        start, stop = starts[group], stops[group]
         table = sidecar.assets.read_row_group(group, columns=columns)
         parts.append(table.filter(pc.is_in(table["row"], pa.array(rows[start:stop]))))
     if not parts:
