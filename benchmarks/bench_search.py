@@ -538,7 +538,7 @@ def bench(
     log: Callable[[Run], None],
 ) -> list[Run]:
     """Builds the catalog for ``locations`` once and runs every query and method on it."""
-    root = work / f"{DATASET}-{locations}"
+    root = work / f"search-{DATASET}-{locations}"  # bench_crawl.py uses {DATASET}-{locations}
     shutil.rmtree(root, ignore_errors=True)
     runs: list[Run] = []
     try:
