@@ -12,7 +12,7 @@ from stacforge.crawl.client import RetryPolicy
 from stacforge.crawl.crawler import CrawlOptions, crawl
 from stacforge.crawl.hrefs import redact, start_href, strip_userinfo
 from stacforge.crawl.progress import StatusLine
-from stacforge.errors import StacforgeError
+from stacforge.errors import InputError, StacforgeError
 
 _WARNINGS_SHOWN = 20
 
@@ -106,13 +106,16 @@ def crawl_command(
         use_mirrors=use_mirrors,
     )
     status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
+    rejected: list[InputError] = []  # items the index cannot hold; the crawl goes on
     with contextlib.ExitStack() as stack:
         writer = None
         if index is not None:
             from stacforge.index.writer import IndexWriter  # pyarrow & co. only when needed
 
             source = strip_userinfo(start_href(href))
-            writer = stack.enter_context(IndexWriter(index, source=source, overwrite=overwrite))
+            writer = stack.enter_context(
+                IndexWriter(index, source=source, overwrite=overwrite, on_invalid=rejected.append)
+            )
         try:
             report = crawl(
                 href, writer.add if writer else None, cache=cache, options=options, progress=status
@@ -120,10 +123,11 @@ def crawl_command(
         finally:
             if status is not None:
                 status.clear()
-    for warning in report.warnings[:_WARNINGS_SHOWN]:
+    warnings = [*report.warnings, *(f"item not indexed: {error}" for error in rejected)]
+    for warning in warnings[:_WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)
-    if len(report.warnings) > _WARNINGS_SHOWN:
-        click.echo(f"warning: ... and {len(report.warnings) - _WARNINGS_SHOWN} more", err=True)
+    if len(warnings) > _WARNINGS_SHOWN:
+        click.echo(f"warning: ... and {len(warnings) - _WARNINGS_SHOWN} more", err=True)
     for failure in report.failures:
         click.echo(f"failed: {failure}", err=True)
     click.echo(f"crawled {redact(href)}: {report.summary()}")
