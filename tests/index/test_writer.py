@@ -87,6 +87,73 @@ def test_spilled_runs_give_the_same_files(
     assert_same_items(list(read_items(tmp_path / "spilled")), source)
 
 
+@pytest.mark.parametrize("arrival", ["random", "along the curve", "against the curve"])
+def test_many_runs_merge_in_passes_to_the_same_files(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem, arrival: str
+) -> None:
+    """A small ``memory_limit`` makes more runs than one merge takes: they are merged in
+    passes. Items that arrive in curve order are gathered as slices rather than copied; columns
+    that only later items have are added to the rows of earlier runs."""
+    rng = np.random.default_rng(2)
+    lon, lat = rng.uniform(-20, 20, 2600), rng.uniform(-10, 10, 2600)
+    items = [
+        (
+            make_item(
+                f"p{i}",
+                lon[i],
+                lat[i],
+                properties={"late": i} if i >= 2400 else {},
+                assets={
+                    f"a{i % 3}": {"href": f"{i}.tif"},
+                    **({"b": {"title": "B"}} if i >= 2500 else {}),
+                },
+            ),
+            f"p{i}.json",
+        )
+        for i in range(2600)
+    ]
+    order = np.argsort(hilbert_keys(lon + 0.005, lat + 0.005), kind="stable")
+    if arrival != "random":
+        items = [items[i] for i in (order if arrival == "along the curve" else order[::-1])]
+    write_index(tmp_path / "memory", items, relative=False, row_group_bytes=1)
+    write_index(tmp_path / "spilled", items, relative=False, row_group_bytes=1, memory_limit=50_000)
+    for name in ("items", "search", "assets", "labels"):
+        in_memory = pq.read_table(tmp_path / "memory" / f"{name}.parquet")
+        spilled = pq.read_table(tmp_path / "spilled" / f"{name}.parquet")
+        assert spilled.equals(in_memory), name
+    assert not (tmp_path / "spilled" / ".runs").exists()
+    read = {item["id"]: item for item in read_items(tmp_path / "spilled")}
+    assert read["p2550"]["properties"]["late"] == 2550
+    assert set(read["p2550"]["assets"]) == {"a0", "b"}
+    assert set(read["p10"]["assets"]) == {"a1"}
+
+
+def test_asset_and_label_files_have_row_groups_of_65536_rows(
+    tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
+) -> None:
+    assets = {f"k{k:03d}": {"href": f"{k}.tif"} for k in range(300)}
+    overviews = [
+        {"property_key": "c", "counts": [{"name": f"c{c}", "count": 1} for c in range(300)]}
+    ]
+    items = [
+        (
+            make_item(
+                f"i{i}", i / 100, 0, assets=assets, properties={"label:overviews": overviews}
+            ),
+            f"i{i}.json",
+        )
+        for i in range(500)
+    ]
+    write_index(tmp_path / "index", items, relative=False, row_group_bytes=1)
+    for name in ("assets", "labels"):
+        metadata = pq.ParquetFile(tmp_path / "index" / f"{name}.parquet").metadata
+        sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+        assert sizes == [65_536, 65_536, 150_000 - 2 * 65_536], name
+    rows = pq.read_table(tmp_path / "index" / "assets.parquet", columns=["row", "key"])
+    assert rows["row"].to_pylist() == [row for row in range(500) for _ in range(300)]
+    assert rows["key"].to_pylist() == [key for _ in range(500) for key in assets]
+
+
 def test_rows_follow_the_hilbert_curve_in_compact_row_groups(
     tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
 ) -> None:

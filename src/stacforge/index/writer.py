@@ -1,17 +1,28 @@
 """Streams items into a sidecar index directory (see :mod:`stacforge.index.layout`).
 
-Memory stays bounded however many items arrive: item dicts are converted to Arrow (with
-stac-geoparquet's batch conversion) about a hundred at a time; converted rows pile up to a
-memory budget, are sorted by their Hilbert key and spilled as a sorted run;
-:meth:`IndexWriter.close` merges the runs, streaming, into the final files. Rows are sorted
-along a Hilbert curve of their footprint centres so that each row group covers a compact area
-and its ``bbox`` statistics let a spatial search skip the rest."""
+Item dicts are converted to Arrow (with stac-geoparquet's batch conversion) about a hundred at
+a time; converted rows pile up to ``memory_limit``, are sorted by their Hilbert key and spilled
+as a sorted run; :meth:`IndexWriter.close` merges the runs, streaming, into the final files.
+Rows are sorted along a Hilbert curve of their footprint centres so that each row group covers
+a compact area and its ``bbox`` statistics let a spatial search skip the rest.
+
+Memory stays bounded however many items arrive. While adding, the writer holds up to
+``memory_limit`` of converted rows (twice that while it sorts a run). :meth:`IndexWriter.close`
+holds up to ``memory_limit`` of run batches (it merges at most :data:`_MERGE_FAN_IN` runs at
+once, each read a batch of ``memory_limit / _MERGE_FAN_IN`` at a time; more runs are first
+merged in groups), one ``items.parquet`` row group (``row_group_bytes``; twice that while rows
+from interleaved runs are gathered) and at most :data:`_SIDE_ROW_GROUP` rows of each derived
+table. What grows with the number of items is only their sort keys (8 bytes an item) and the
+Parquet footers (about 150 bytes per column and row group: 1,200 columns for items with 300
+assets). Spilled runs are uncompressed Arrow files, as large as the converted rows (about 60 kB
+an item with 300 assets), in the temporary output directory."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,12 +36,16 @@ import pyarrow.parquet as pq
 import shapely
 import shapely.geometry
 from numpy.typing import NDArray
-from stac_geoparquet.arrow import to_parquet
+from stac_geoparquet.arrow import DEFAULT_PARQUET_SCHEMA_VERSION
 
 # stac-geoparquet's public conversion deep-copies every item dict first, which costs five times
 # the conversion itself for items with hundreds of assets; the writer already works on copies,
 # so it converts geometries to WKB itself and hands the rows to the same batch class.
 from stac_geoparquet.arrow._batch import StacJsonBatch
+
+# Its to_parquet holds two row groups at once (the one it writes and the next, which the writer
+# computes meanwhile); the writer writes items.parquet itself, with the same file metadata.
+from stac_geoparquet.arrow._to_parquet import create_parquet_metadata
 
 from stacforge import __version__
 from stacforge.catalog.io import atomic_directory, dumps
@@ -39,18 +54,24 @@ from stacforge.errors import InputError, StacforgeError
 from stacforge.index import hrefs, layout, tables
 from stacforge.index.hilbert import ORDER, hilbert_keys
 
-_KEY: Final = "__stacforge_key"
-_SEQ: Final = "__stacforge_seq"
-_HELPERS: Final = (_KEY, _SEQ, tables.HREF, tables.SOURCES)
+_HELPERS: Final = (tables.HREF, tables.SOURCES)
 
 _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
-_ASSET_ROW_GROUP: Final = 65_536
+_SIDE_ROW_GROUP: Final = 65_536
+"""Rows per row group of ``assets.parquet`` and ``labels.parquet``."""
 _CONVERSION_ERRORS: Final = (pa.ArrowException, ValueError, TypeError, KeyError)
 """What stac-geoparquet's conversion and schema unification raise on bad or clashing items."""
-_RUN_BATCH_ROWS: Final = 64
-"""Rows per record batch of a spilled run: what the merge holds per run."""
+_MERGE_FAN_IN: Final = 8
+"""Runs merged at once (each is read one batch of ``memory_limit / _MERGE_FAN_IN`` at a time)."""
+_MAX_SLICES: Final = 16
+"""Rows that fall into at most this many stretches of consecutive rows are gathered as zero-copy
+slices; more scattered rows are copied with one ``take`` (which costs about 10 ms a call on a
+table with a thousand columns, however few its rows)."""
+_SEQ_BITS: Final = 32
+"""A sort key is the Hilbert key (``2 * ORDER`` = 32 bits) above the item's arrival number."""
+_SEQ_MASK: Final = np.uint64((1 << _SEQ_BITS) - 1)
 _ITEM_STATISTICS: Final = (
     "id",
     "collection",
@@ -72,9 +93,11 @@ class IndexWriter:
             :mod:`stacforge.index.layout`).
         source: The catalog the items come from, recorded in the manifest.
         overwrite: Replace an existing ``directory`` (only once the new index is complete).
-        memory_limit: Bytes of converted rows held before a sorted run is spilled to disk.
+        memory_limit: Bytes of converted rows held before a sorted run is spilled to disk,
+            and of run batches held while they are merged (see the module notes).
         row_group_bytes: Target size of an ``items.parquet`` row group before compression
-            (between 128 and 65,536 rows); smaller groups prune finer but make a larger footer.
+            (between 128 and 65,536 rows); smaller groups prune finer but make a larger footer,
+            and :meth:`close` holds one or two of them at a time.
         on_invalid: Receives each item that cannot be indexed, as an :class:`InputError`, and
             the write goes on without it (a crawl of a messy catalog). Without it the first
             such item raises its error, from :meth:`add` or :meth:`close` (items are converted
@@ -106,11 +129,14 @@ class IndexWriter:
         self._pending_hrefs: list[str | None] = []
         self._pending_sources: list[list[str]] = []
         self._converted: list[pa.Table] = []
+        self._converted_keys: list[NDArray[np.uint64]] = []
         self._converted_bytes = 0
         self._runs: list[_Run] = []
+        self._spilled = 0
         self._schema: pa.Schema | None = None
         """The union of the schemas of every converted row so far (helper columns aside)."""
         self._count = 0
+        self._rows = 0
         self._row_bytes = 0
         self._closed = False
 
@@ -274,137 +300,190 @@ class IndexWriter:
         item_hrefs: list[str | None],
         sources: list[list[str]],
     ) -> None:
-        """Adds converted rows with their sort key and the writer's own columns."""
+        """Adds converted rows with their sort keys and the writer's own columns."""
         bounds = tables.footprint_bounds(table["geometry"])
         centre = np.nan_to_num((bounds[:, :2] + bounds[:, 2:]) / 2)
-        table = table.set_column(
-            table.schema.get_field_index("bbox"), "bbox", table["bbox"].cast(layout.BBOX)
-        )
-        table = (
-            table.append_column(_KEY, pa.array(hilbert_keys(centre[:, 0], centre[:, 1])))
-            .append_column(_SEQ, pa.array(seqs, pa.int64()))
-            .append_column(tables.HREF, pa.array(item_hrefs, pa.string()))
-            .append_column(tables.SOURCES, pa.array(sources, pa.list_(pa.string())))
+        keys = hilbert_keys(centre[:, 0], centre[:, 1]) << np.uint64(_SEQ_BITS)
+        keys |= np.asarray(seqs, dtype=np.uint64)
+        table = table.append_column(tables.HREF, pa.array(item_hrefs, pa.string())).append_column(
+            tables.SOURCES, pa.array(sources, pa.list_(pa.string()))
         )
         self._converted.append(table)
+        self._converted_keys.append(keys)
         self._converted_bytes += table.nbytes
+        self._rows += table.num_rows
         self._row_bytes += table.nbytes
         if self._converted_bytes >= self._memory_limit:
             self._spill()
 
+    def _sorted_converted(self) -> tuple[pa.Table, NDArray[np.uint64]]:
+        """The converted rows (given up by the writer) sorted, and their sorted keys."""
+        keys = np.concatenate(self._converted_keys)
+        self._converted_keys, self._converted_bytes = [], 0
+        order = np.argsort(keys)  # keys are unique (they end in the arrival number)
+        return self._gathered(self._converted, order), keys[order]
+
     def _spill(self) -> None:
-        """Writes the converted rows, sorted, as one run on disk (Arrow IPC, LZ4)."""
-        run = _sorted(_concat(self._converted))
-        self._converted, self._converted_bytes = [], 0
+        """Writes the converted rows, sorted, as one run on disk."""
+        run, keys = self._sorted_converted()
+        self._runs.append(self._run([run], keys))
+
+    def _run(self, sorted_rows: Iterable[pa.Table], keys: NDArray[np.uint64]) -> _Run:
+        """Writes sorted rows as a run, in batches of :meth:`_run_batch_rows`.
+
+        Runs are uncompressed Arrow IPC files: compressing the many small buffers of a wide
+        table costs more than writing their bytes.
+        """
         folder = self._tmp / ".runs"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{len(self._runs):05d}.arrow"
-        options = ipc.IpcWriteOptions(compression="lz4")
+        path = folder / f"{self._spilled:05d}.arrow"
+        self._spilled += 1
+        rows = iter(sorted_rows)
+        table = next(rows)
+        batch_rows = self._run_batch_rows()
         with (
-            pa.OSFile(str(path), "wb") as sink,
-            ipc.new_file(sink, run.schema, options=options) as out,
+            pa.OSFile(str(path), "wb") as raw,
+            pa.BufferedOutputStream(raw, buffer_size=1 << 20) as sink,
+            ipc.new_file(sink, table.schema) as out,
         ):
-            out.write_table(run, max_chunksize=_RUN_BATCH_ROWS)
-        keys = run[_KEY].to_numpy()
-        self._runs.append(_Run(path, keys, run[_SEQ].to_numpy()))
+            out.write_table(table, max_chunksize=batch_rows)
+            del table  # each table goes before the next is made
+            for table in rows:
+                out.write_table(table, max_chunksize=batch_rows)
+                del table
+        return _Run(path, keys, int((keys & _SEQ_MASK).min()))
+
+    def _run_batch_rows(self) -> int:
+        """Rows per batch of a run, so that :data:`_MERGE_FAN_IN` batches fit the budget."""
+        row_bytes = max(1, self._row_bytes // max(1, self._rows))
+        return max(1, self._memory_limit // _MERGE_FAN_IN // row_bytes)
 
     def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
-        """All rows in final order, ``rows_per_chunk`` at a time (a k-way merge of the runs)."""
+        """All rows in final order, ``rows_per_chunk`` at a time."""
         if not self._runs:
             if self._converted:
-                table = _sorted(_concat(self._converted))
-                self._converted = []
-                yield from (
-                    table.slice(start, rows_per_chunk)
-                    for start in range(0, table.num_rows, rows_per_chunk)
-                )
+                table, _ = self._sorted_converted()
+                for start in range(0, table.num_rows, rows_per_chunk):
+                    yield table.slice(start, rows_per_chunk)
             return
         if self._converted:
             self._spill()
-        order = np.lexsort(
-            (
-                np.concatenate([run.seqs for run in self._runs]),
-                np.concatenate([run.keys for run in self._runs]),
+        while len(self._runs) > _MERGE_FAN_IN:
+            # Merge the adjacent runs with the fewest rows down to what one merge can take
+            # (adjacent, so that each run still holds one stretch of arrival numbers).
+            width = min(_MERGE_FAN_IN, len(self._runs) - _MERGE_FAN_IN + 1)
+            sizes = np.cumsum([0, *(len(run.keys) for run in self._runs)])
+            at = int(np.argmin(sizes[width:] - sizes[:-width]))
+            group = self._runs[at : at + width]
+            keys = np.sort(np.concatenate([run.keys for run in group]))
+            run = self._run(self._merged(group, rows_per_chunk), keys)
+            for done in group:
+                done.path.unlink()
+            self._runs[at : at + width] = [run]
+        yield from self._merged(self._runs, rows_per_chunk)
+
+    def _merged(self, runs: list[_Run], rows_per_chunk: int) -> Iterator[pa.Table]:
+        """The rows of ``runs`` in order, ``rows_per_chunk`` at a time (a k-way merge)."""
+        keys = np.sort(np.concatenate([run.keys for run in runs]))
+        firsts = np.array([run.first_seq for run in runs], dtype=np.uint64)
+        readers = [_RunReader(run.path) for run in runs]
+        try:
+            for start in range(0, len(keys), rows_per_chunk):
+                seqs = keys[start : start + rows_per_chunk] & _SEQ_MASK
+                source = np.searchsorted(firsts, seqs, side="right") - 1
+                counts = np.bincount(source, minlength=len(runs))
+                parts = [readers[r].take(int(n)) for r, n in enumerate(counts) if n]
+                # The rows come run after run; row i of the chunk is row order[i] of those.
+                order = np.empty(len(source), dtype=np.int64)
+                order[np.argsort(source, kind="stable")] = np.arange(len(source))
+                yield self._gathered(parts, order)
+        finally:
+            for reader in readers:
+                reader.close()
+
+    def _gathered(self, parts: list[pa.Table], order: NDArray[np.int64]) -> pa.Table:
+        """Rows ``order`` of the tables ``parts`` end to end, with every column seen so far.
+
+        Takes ``parts`` over (the list is emptied) so that the rows are held at most twice.
+        Rows that arrived nearly in order are a few stretches of consecutive rows: those are
+        gathered as zero-copy slices instead of a copy.
+        """
+        table = _concat(parts, self._schema)
+        parts.clear()
+        breaks = np.flatnonzero(np.diff(order) != 1) + 1
+        if len(breaks) < _MAX_SLICES:
+            bounds = [0, *breaks.tolist(), len(order)]
+            return pa.concat_tables(
+                [table.slice(int(order[a]), b - a) for a, b in itertools.pairwise(bounds)]
             )
-        )
-        run_of = np.repeat(np.arange(len(self._runs)), [len(run.keys) for run in self._runs])
-        runs_in_order = run_of[order]
-        del order, run_of
-        streams = [_RunReader(run.path) for run in self._runs]
-        for start in range(0, len(runs_in_order), rows_per_chunk):
-            wanted = np.bincount(
-                runs_in_order[start : start + rows_per_chunk], minlength=len(streams)
-            )
-            parts = [streams[r].take(int(n)) for r, n in enumerate(wanted) if n]
-            yield _sorted(_concat(parts, self._schema))
+        # A take on a table of many chunks combines them first anyway; doing it here lets the
+        # chunks go before the take copies the rows again.
+        table = table.combine_chunks()
+        return table.take(order)
 
     def _write(self) -> dict[str, Any]:
         """Writes the four Parquet files from the merged rows; returns the manifest."""
-        rows_per_chunk = _rows_per_group(self._row_group_bytes, self._row_bytes, self._count)
+        rows_per_chunk = _rows_per_group(self._row_group_bytes, self._row_bytes, self._rows)
         summary = _Summary()
         tmp = self._tmp
-        chunks = self._sorted_chunks(rows_per_chunk)
-        first_chunk = next(chunks, None)
-        if first_chunk is None:
-            items_schema = _EMPTY_ITEMS_SCHEMA
-        else:
-            items_schema = first_chunk.schema
-            for helper in _HELPERS:
-                items_schema = items_schema.remove(items_schema.get_field_index(helper))
-        side_writers = {
-            name: pq.ParquetWriter(
-                tmp / name,
-                schema,
-                compression="zstd",
-                write_statistics=layout.STATISTICS_COLUMNS[name],
-            )
-            for name, schema in (
-                (layout.SEARCH_FILE, layout.SEARCH_SCHEMA),
-                (layout.ASSETS_FILE, layout.ASSETS_SCHEMA),
-                (layout.LABELS_FILE, layout.LABELS_SCHEMA),
-            )
-        }
-
-        failures: list[BaseException] = []
-
-        def item_batches() -> Iterator[pa.RecordBatch]:
-            first_row = 0
-            try:
-                for chunk in _chained(first_chunk, chunks):
-                    search = tables.search_table(chunk)
-                    assets = tables.asset_table(chunk, first_row)
-                    labels = tables.label_table(chunk, first_row)
-                    side_writers[layout.SEARCH_FILE].write_table(search)
-                    side_writers[layout.ASSETS_FILE].write_table(assets, _ASSET_ROW_GROUP)
-                    side_writers[layout.LABELS_FILE].write_table(labels, _ASSET_ROW_GROUP)
-                    summary.add(search, assets.num_rows, labels)
-                    first_row += chunk.num_rows
-                    yield from (
-                        chunk.drop_columns(list(_HELPERS))
-                        .combine_chunks()
-                        .to_batches(max_chunksize=chunk.num_rows or None)
-                    )
-            except BaseException as error:
-                # pyarrow reports an error in a batch source as ArrowInvalid; keep the original.
-                failures.append(error)
-                raise
-
+        stac_schema = self._schema or _EMPTY_ITEMS_SCHEMA
+        # Parquet cannot store a struct without fields (``assets`` when every item has none);
+        # stac-geoparquet leaves such columns out and its readers restore them.
+        empty = [
+            f.name for f in stac_schema if pa.types.is_struct(f.type) and not f.type.num_fields
+        ]
+        items_schema = pa.schema(f for f in stac_schema if f.name not in empty)
+        items_schema = items_schema.with_metadata(
+            create_parquet_metadata(items_schema, schema_version=DEFAULT_PARQUET_SCHEMA_VERSION)
+        )
         with contextlib.ExitStack() as stack:
-            for writer in side_writers.values():
-                stack.enter_context(writer)
-            try:
-                to_parquet(
-                    pa.RecordBatchReader.from_batches(items_schema, item_batches()),
+            # No dictionary pages in items.parquet: its columns are mostly asset fields of a few
+            # thousand values per row group, hrefs all different; for items with 300 assets,
+            # plain and zstd make a fifth smaller file, a third faster to write and no slower
+            # to read.
+            items = stack.enter_context(
+                pq.ParquetWriter(
                     tmp / layout.ITEMS_FILE,
+                    items_schema,
                     compression="zstd",
+                    use_dictionary=False,
                     write_statistics=[
                         name for name in _ITEM_STATISTICS if _has_column(items_schema, name)
                     ],
                 )
-            except pa.ArrowException:
-                if failures:
-                    raise failures[0] from None
-                raise
+            )
+            search, assets, labels = (
+                stack.enter_context(
+                    pq.ParquetWriter(
+                        tmp / name,
+                        schema,
+                        compression="zstd",
+                        write_statistics=layout.STATISTICS_COLUMNS[name],
+                    )
+                )
+                for name, schema in (
+                    (layout.SEARCH_FILE, layout.SEARCH_SCHEMA),
+                    (layout.ASSETS_FILE, layout.ASSETS_SCHEMA),
+                    (layout.LABELS_FILE, layout.LABELS_SCHEMA),
+                )
+            )
+            asset_groups, label_groups = _RowGroups(assets), _RowGroups(labels)
+            first_row = 0
+            for chunk in self._sorted_chunks(rows_per_chunk):
+                rows = tables.search_table(chunk)
+                search.write_table(rows)
+                summary.add(rows)
+                for part in tables.asset_tables(chunk, first_row, _SIDE_ROW_GROUP):
+                    asset_groups.write(part)
+                    summary.assets += part.num_rows
+                for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
+                    label_groups.write(part)
+                    summary.add_labels(part)
+                items.write_table(chunk.drop_columns([*_HELPERS, *empty]), chunk.num_rows)
+                first_row += chunk.num_rows
+                del chunk, rows  # before the next chunk is gathered, not after
+            asset_groups.flush()
+            label_groups.flush()
         return summary.manifest(
             source=self._source, rows_per_group=rows_per_chunk, rejected=self._rejected
         )
@@ -437,23 +516,22 @@ class _Summary:
         self.overall: dict[str, Any] = {"items": 0}
         self.classes: dict[str, int] = {}
 
-    def add(self, search: pa.Table, assets: int, labels: pa.Table) -> None:
+    def add(self, search: pa.Table) -> None:
         self.items += search.num_rows
-        self.assets += assets
-        self.label_rows += labels.num_rows
         _fold(self.overall, search)
         for collection in pc.unique(search["collection"]).to_pylist():
             if collection is not None:
                 rows = search.filter(pc.equal(search["collection"], collection))
                 _fold(self.collections.setdefault(collection, {"items": 0}), rows)
-        if labels.num_rows:
-            per_class = labels.group_by("name").aggregate([("row", "count_distinct")])
-            for name, n in zip(
-                per_class["name"].to_pylist(),
-                per_class["row_count_distinct"].to_pylist(),
-                strict=True,
-            ):
-                self.classes[name] = self.classes.get(name, 0) + n
+
+    def add_labels(self, labels: pa.Table) -> None:
+        """Counts label rows, and items per class (each item's rows come in one table)."""
+        self.label_rows += labels.num_rows
+        per_class = labels.group_by("name").aggregate([("row", "count_distinct")])
+        for name, n in zip(
+            per_class["name"].to_pylist(), per_class["row_count_distinct"].to_pylist(), strict=True
+        ):
+            self.classes[name] = self.classes.get(name, 0) + n
 
     def manifest(self, *, source: str | None, rows_per_group: int, rejected: int) -> dict[str, Any]:
         return {
@@ -590,7 +668,10 @@ def _wkb(geometry: Mapping[str, Any]) -> bytes:
 def _stac_arrow(rows: list[Item]) -> pa.Table:
     """Rows from :func:`_prepared` in the stac-geoparquet layout (properties as columns)."""
     batch = pa.RecordBatch.from_struct_array(pa.array(rows))
-    return pa.Table.from_batches([StacJsonBatch(batch).to_arrow_batch().inner])
+    table = pa.Table.from_batches([StacJsonBatch(batch).to_arrow_batch().inner])
+    return table.set_column(
+        table.schema.get_field_index("bbox"), "bbox", table["bbox"].cast(layout.BBOX)
+    )
 
 
 def _unify(known: pa.Schema | None, new: pa.Schema) -> pa.Schema:
@@ -605,23 +686,11 @@ def _concat(parts: list[pa.Table], schema: pa.Schema | None = None) -> pa.Table:
     return pa.concat_tables(parts, promote_options="permissive")
 
 
-def _sorted(table: pa.Table) -> pa.Table:
-    # Gathering rows from a table of many chunks is several times slower than combining the
-    # chunks first (nested columns with hundreds of fields).
-    return table.combine_chunks().sort_by([(_KEY, "ascending"), (_SEQ, "ascending")])
-
-
 def _rows_per_group(target_bytes: int, total_bytes: int, rows: int) -> int:
     low, high = _ROW_GROUP_ROWS
     if not rows:
         return low
     return int(min(high, max(low, target_bytes // max(1, total_bytes // rows))))
-
-
-def _chained(first: pa.Table | None, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    if first is not None:
-        yield first
-        yield from rest
 
 
 def _has_column(schema: pa.Schema, path: str) -> bool:
@@ -636,14 +705,20 @@ class _Run(NamedTuple):
 
     path: Path
     keys: NDArray[np.uint64]
-    seqs: NDArray[np.int64]
+    first_seq: int
+    """The lowest arrival number in the run (each run holds one stretch of them)."""
 
 
 class _RunReader:
-    """Reads a sorted run front to back, a requested number of rows at a time."""
+    """Reads a sorted run front to back, a requested number of rows at a time.
+
+    Batches are read into memory one at a time, not memory-mapped: the pages of a map would
+    count towards the process's memory until the whole run was unmapped.
+    """
 
     def __init__(self, path: Path) -> None:
-        self._file = ipc.open_file(pa.memory_map(str(path)))
+        self._source = pa.OSFile(str(path))
+        self._file = ipc.open_file(self._source)
         self._next_batch = 0
         self._buffer: pa.Table | None = None
 
@@ -659,3 +734,32 @@ class _RunReader:
             parts.append(part)
             n -= part.num_rows
         return pa.concat_tables(parts)
+
+    def close(self) -> None:
+        self._buffer = None
+        self._source.close()
+
+
+class _RowGroups:
+    """Writes tables of any size to a Parquet file in row groups of :data:`_SIDE_ROW_GROUP`."""
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self._writer = writer
+        self._pending: list[pa.Table] = []
+        self._rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._rows += table.num_rows
+        if self._rows >= _SIDE_ROW_GROUP:
+            whole = pa.concat_tables(self._pending)
+            full = whole.num_rows - whole.num_rows % _SIDE_ROW_GROUP
+            self._writer.write_table(whole.slice(0, full), _SIDE_ROW_GROUP)
+            rest = whole.slice(full)
+            self._pending, self._rows = [rest], rest.num_rows
+
+    def flush(self) -> None:
+        """Writes the rows left over (a last, smaller row group)."""
+        if self._rows:
+            self._writer.write_table(pa.concat_tables(self._pending), _SIDE_ROW_GROUP)
+        self._pending, self._rows = [], 0
