@@ -39,6 +39,10 @@ MAX_LINKS = 10_000
 INDEX_FOLDER = "index"
 """Folder of a top-level collection's sidecar index, beside its ``collection.json``."""
 INDEX_ASSET = "geoparquet-items"
+INDEX_MEMORY = 128 << 20
+"""Bytes of converted rows the sidecar writers of one build hold between them (each top-level
+collection's writer gets an equal share), so that a build's memory does not grow with the
+number of items or of collections."""
 
 _JSON = "application/json"
 _GEOJSON = "application/geo+json"
@@ -264,6 +268,7 @@ class CatalogWriter:
                 self._indexes[collection] = IndexWriter(
                     self._root / collection / INDEX_FOLDER,
                     source=relative_href(f"{collection}/{INDEX_FOLDER}/x", CATALOG_FILE),
+                    memory_limit=INDEX_MEMORY // len(self._specs),
                 )
             # Every item of a node sits at the same depth, so its structural links are shared.
             sample = item_path(collection, here, "x")

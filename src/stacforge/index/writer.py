@@ -6,16 +6,20 @@ as a sorted run; :meth:`IndexWriter.close` merges the runs, streaming, into the 
 Rows are sorted along a Hilbert curve of their footprint centres so that each row group covers
 a compact area and its ``bbox`` statistics let a spatial search skip the rest.
 
-Memory stays bounded however many items arrive. While adding, the writer holds up to
-``memory_limit`` of converted rows (twice that while it sorts a run). :meth:`IndexWriter.close`
-holds up to ``memory_limit`` of run batches (it merges at most :data:`_MERGE_FAN_IN` runs at
-once, each read a batch of ``memory_limit / _MERGE_FAN_IN`` at a time; more runs are first
-merged in groups), one ``items.parquet`` row group (``row_group_bytes``; twice that while rows
-from interleaved runs are gathered) and at most :data:`_SIDE_ROW_GROUP` rows of each derived
-table. What grows with the number of items is only their sort keys (8 bytes an item) and the
-Parquet footers (about 150 bytes per column and row group: 1,200 columns for items with 300
-assets). Spilled runs are uncompressed Arrow files, as large as the converted rows (about 60 kB
-an item with 300 assets), in the temporary output directory."""
+Memory stays bounded however many items arrive:
+
+- while adding, up to ``memory_limit`` of converted rows (twice that while a run is sorted);
+- in :meth:`IndexWriter.close`, up to ``memory_limit`` of run batches (runs are read one batch
+  of :data:`_RUN_BATCH_BYTES` at a time, so ``memory_limit / _RUN_BATCH_BYTES`` runs, at least
+  two, are merged at once; more runs are first merged in groups), one ``items.parquet`` row
+  group (``row_group_bytes``; twice that while rows of interleaved runs are gathered), and up
+  to :data:`_SIDE_ROW_GROUP` rows of each derived table.
+
+What grows with the number of items: their sort keys (8 bytes an item), and the Parquet writer's
+footer, about 1 kB per column and row group until the file is closed (items with 300 assets
+have 1,200 columns: about 1 MB per 1,100 such items with the default row groups). Spilled runs
+are uncompressed Arrow files in the temporary output directory, as large as the converted rows
+(about 60 kB an item with 300 assets)."""
 
 from __future__ import annotations
 
@@ -63,8 +67,9 @@ _SIDE_ROW_GROUP: Final = 65_536
 """Rows per row group of ``assets.parquet`` and ``labels.parquet``."""
 _CONVERSION_ERRORS: Final = (pa.ArrowException, ValueError, TypeError, KeyError)
 """What stac-geoparquet's conversion and schema unification raise on bad or clashing items."""
-_MERGE_FAN_IN: Final = 8
-"""Runs merged at once (each is read one batch of ``memory_limit / _MERGE_FAN_IN`` at a time)."""
+_RUN_BATCH_BYTES: Final = 4 << 20
+"""Size of a record batch of a spilled run: what a merge holds per run. Reading or writing a
+batch costs a few milliseconds for a table with a thousand columns, however few its rows."""
 _MAX_SLICES: Final = 16
 """Rows that fall into at most this many stretches of consecutive rows are gathered as zero-copy
 slices; more scattered rows are copied with one ``take`` (which costs about 10 ms a call on a
@@ -329,7 +334,7 @@ class IndexWriter:
         self._runs.append(self._run([run], keys))
 
     def _run(self, sorted_rows: Iterable[pa.Table], keys: NDArray[np.uint64]) -> _Run:
-        """Writes sorted rows as a run, in batches of :meth:`_run_batch_rows`.
+        """Writes sorted rows as a run, in batches of :data:`_RUN_BATCH_BYTES`.
 
         Runs are uncompressed Arrow IPC files: compressing the many small buffers of a wide
         table costs more than writing their bytes.
@@ -340,7 +345,7 @@ class IndexWriter:
         self._spilled += 1
         rows = iter(sorted_rows)
         table = next(rows)
-        batch_rows = self._run_batch_rows()
+        batch_rows = max(1, _RUN_BATCH_BYTES * self._rows // max(1, self._row_bytes))
         with (
             pa.OSFile(str(path), "wb") as raw,
             pa.BufferedOutputStream(raw, buffer_size=1 << 20) as sink,
@@ -353,11 +358,6 @@ class IndexWriter:
                 del table
         return _Run(path, keys, int((keys & _SEQ_MASK).min()))
 
-    def _run_batch_rows(self) -> int:
-        """Rows per batch of a run, so that :data:`_MERGE_FAN_IN` batches fit the budget."""
-        row_bytes = max(1, self._row_bytes // max(1, self._rows))
-        return max(1, self._memory_limit // _MERGE_FAN_IN // row_bytes)
-
     def _sorted_chunks(self, rows_per_chunk: int) -> Iterator[pa.Table]:
         """All rows in final order, ``rows_per_chunk`` at a time."""
         if not self._runs:
@@ -368,10 +368,11 @@ class IndexWriter:
             return
         if self._converted:
             self._spill()
-        while len(self._runs) > _MERGE_FAN_IN:
+        fan_in = max(2, self._memory_limit // _RUN_BATCH_BYTES)
+        while len(self._runs) > fan_in:
             # Merge the adjacent runs with the fewest rows down to what one merge can take
             # (adjacent, so that each run still holds one stretch of arrival numbers).
-            width = min(_MERGE_FAN_IN, len(self._runs) - _MERGE_FAN_IN + 1)
+            width = min(fan_in, len(self._runs) - fan_in + 1)
             sizes = np.cumsum([0, *(len(run.keys) for run in self._runs)])
             at = int(np.argmin(sizes[width:] - sizes[:-width]))
             group = self._runs[at : at + width]
