@@ -6,6 +6,7 @@ The synthetic index has small row groups, so pruning by statistics is exercised 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -368,6 +369,31 @@ def test_labels_by_count_and_through_source_links(
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
 
 
+def test_an_item_with_labels_of_its_own_is_judged_by_them(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """A label item another label item names as its source does not match through that link."""
+
+    def label(name: str, count: int, source: str) -> Item:
+        overviews = [{"counts": [{"name": "tree", "count": count}]}]
+        return make_item(
+            name,
+            0,
+            0,
+            properties={"label:overviews": overviews},
+            links=[{"rel": "source", "href": source}],
+        )
+
+    items = [
+        (label("many", 9, "./few.json"), "/cat/many.json"),
+        (label("few", 1, "./img.json"), "/cat/few.json"),
+        (make_item("img", 0, 0), "/cat/img.json"),
+    ]
+    write_index(tmp_path / "index", items, relative=False)
+    assert set(open_index(tmp_path / "index").ids(labels="tree>5")) == {"many"}
+    assert set(open_index(tmp_path / "index").ids(labels="tree<5")) == {"few", "img"}
+
+
 def test_labels_through_relative_source_links(
     tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
 ) -> None:
@@ -428,3 +454,17 @@ def test_opening_errors(tmp_path: Path) -> None:
     (tmp_path / "catalog.json").write_text('{"type": "Catalog", "id": "x", "links": []}')
     with pytest.raises(InputError, match="no collection-mirror"):
         open_index(tmp_path)
+
+
+def test_an_index_of_another_format_is_a_clear_error(
+    tmp_path: Path,
+    write_index: Callable[..., dict[str, Any]],
+    make_item: Callable[..., dict[str, Any]],
+) -> None:
+    write_index(tmp_path / "index", [(make_item("a", 0, 0), "a.json")])
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["format"]  # as stacforge wrote it before the format was recorded
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="index format 1, this stacforge reads format 2"):
+        open_index(tmp_path / "index")

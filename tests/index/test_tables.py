@@ -42,7 +42,13 @@ def test_asset_rows_come_item_by_item_in_bounded_pieces(make_item: MakeItem, max
         if key in item["assets"]
     ]
     assert [
-        (row["row"], row["key"], row["href"], row["start"].date().isoformat()) for row in rows
+        (
+            row["row"],
+            row["key"],
+            row["href_folder"] + row["href_name"],
+            row["start"].date().isoformat(),
+        )
+        for row in rows
     ] == expected
 
 
@@ -54,6 +60,23 @@ def test_asset_rows_of_gathered_slices_match_those_of_whole_rows(make_item: Make
     assert pa.concat_tables(list(tables.asset_tables(sliced, 0, 3))).equals(
         pa.concat_tables(list(tables.asset_tables(reordered.combine_chunks(), 0, 100)))
     )
+
+
+@pytest.mark.parametrize(
+    ("href", "folder", "name"),
+    [
+        ("https://host/a/b.tif", "https://host/a/", "b.tif"),
+        ("../b.tif", "../", "b.tif"),
+        ("b.tif", "", "b.tif"),
+        ("/abs/", "/abs/", ""),
+    ],
+)
+def test_asset_hrefs_are_split_after_their_last_slash(
+    make_item: MakeItem, href: str, folder: str, name: str
+) -> None:
+    chunk = _rows([make_item("i", 0, 0, assets={"a": {"href": href}})])
+    (row,) = pa.concat_tables(list(tables.asset_tables(chunk, 0, 10))).to_pylist()
+    assert (row["href_folder"], row["href_name"]) == (folder, name)
 
 
 @pytest.mark.parametrize("max_rows", [1, 4, 1000])

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -186,6 +186,13 @@ class Sidecar:
             ) from None
         except orjson.JSONDecodeError as error:
             raise InputError(manifest_path, f"invalid JSON ({error})") from None
+        written = self.manifest.get("format", 1)
+        if written != layout.FORMAT:
+            raise InputError(
+                self.directory,
+                f"index format {written}, this stacforge reads format {layout.FORMAT}: "
+                "write the index again with `stacforge index`",
+            )
         for name in (layout.ITEMS_FILE, layout.SEARCH_FILE, layout.ASSETS_FILE, layout.LABELS_FILE):
             if not (self.directory / name).is_file():
                 raise InputError(self.directory, f"incomplete index: {name} is missing")
@@ -204,7 +211,8 @@ class Sidecar:
 
     @functools.cached_property
     def assets(self) -> pq.ParquetFile:
-        return self._open(layout.ASSETS_FILE)
+        """``assets.parquet``, its keys and split hrefs read as dictionaries."""
+        return self._open(layout.ASSETS_FILE, read_dictionary=("key", *layout.ASSET_HREF_PARTS))
 
     @functools.cached_property
     def labels(self) -> pq.ParquetFile:
@@ -234,13 +242,18 @@ class Sidecar:
         first, last = row_group_statistics(self.assets, "row")
         return np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
 
+    @functools.cached_property
+    def collections(self) -> frozenset[str]:
+        """The ``collection`` ids of the items (from the manifest)."""
+        return frozenset(self.manifest.get("collections", {}))
+
     def absolute(self, href: str) -> str:
         """An href stored in the index (relative to its directory) as an absolute one."""
         return hrefs.join(self.base, href)
 
-    def _open(self, name: str) -> pq.ParquetFile:
+    def _open(self, name: str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
         try:
-            return pq.ParquetFile(self.directory / name)
+            return pq.ParquetFile(self.directory / name, read_dictionary=read_dictionary or None)
         except (OSError, pa.ArrowException) as error:
             raise InputError(
                 self.directory / name, f"not a readable Parquet file ({error})"

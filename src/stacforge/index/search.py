@@ -7,15 +7,17 @@ the search box. Label conditions read ``labels.parquet``, asset filters ``assets
 only CQL2 filters, sorting on properties and whole items read ``items.parquet``.
 
 Label conditions select the label items that meet them and, across every index searched
-together, the items those label items name as their ``source`` (so a search of imagery and label
-sidecars by label share returns the imagery at those locations).
+together, the items without labels of their own that those label items name as their ``source``
+(so a search of imagery and label sidecars by label share returns the imagery at those
+locations).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Unpack
@@ -133,7 +135,9 @@ class Index:
         for hits in self._blocks(query):
             assets = hits.assets
             if assets is None:
-                assets = _asset_rows(hits.sidecar, np.sort(hits.rows), ["row", "href"])
+                assets = _asset_rows(
+                    hits.sidecar, np.sort(hits.rows), ["row", *layout.ASSET_HREF_PARTS]
+                )
             yield from _absolute_hrefs(hits, _in_row_order(assets, hits.rows))
 
     def count(self, **params: Unpack[SearchParams]) -> int:
@@ -143,7 +147,7 @@ class Index:
 
     def _blocks(self, query: Query) -> Iterator[Hits]:
         """The hits of ``query`` in output order, a block at a time."""
-        labelled = _LabelMatches.find(self.sidecars, query) if query.labels else None
+        labelled = _LabelMatches(self.sidecars, query) if query.labels else None
         matches = (hits for sidecar in self.sidecars for hits in _matches(sidecar, query, labelled))
         if query.sortby:
             yield from _sorted_blocks(list(matches), query)
@@ -161,8 +165,9 @@ class Index:
 
 def _absolute_hrefs(hits: Hits, assets: pa.Table) -> list[str]:
     """The assets' hrefs, relative ones resolved against their item's href."""
-    absolute = pc.fill_null(pc.match_substring_regex(assets["href"], hrefs.ABSOLUTE), True)
-    found = assets["href"].to_pylist()
+    whole = _hrefs(assets)
+    absolute = pc.fill_null(pc.match_substring_regex(whole, hrefs.ABSOLUTE), True)
+    found = whole.to_pylist()
     if pc.all(absolute).as_py():
         return [href for href in found if href is not None]
     sidecar = hits.sidecar
@@ -186,24 +191,36 @@ def _first(hits: Hits, n: int) -> Hits:
 
 
 class _LabelMatches:
-    """Which items meet the label conditions, per sidecar, and the items they are sources of."""
+    """Which items meet the label conditions, per sidecar: label items by their own
+    ``label:overviews``, and items without labels of their own that a matching label item
+    names as its ``source``."""
 
-    def __init__(self, rows: dict[Path, NDArray[np.int64]], sources: pa.Array) -> None:
-        self.rows = rows
-        self.sources = sources
-        """The linked hrefs, absolute."""
+    def __init__(self, sidecars: Iterable[Sidecar], query: Query) -> None:
+        self._sidecars = list(sidecars)
+        self.rows: dict[Path, NDArray[np.int64]] = {}
+        """The matching label items' rows."""
+        self.labelled: dict[Path, NDArray[np.int64]] = {}
+        """The rows of all items with labels."""
+        for sidecar in self._sidecars:
+            self.rows[sidecar.directory], self.labelled[sidecar.directory] = _label_rows(
+                sidecar, query
+            )
 
-    @classmethod
-    def find(cls, sidecars: Iterable[Sidecar], query: Query) -> _LabelMatches:
-        rows: dict[Path, NDArray[np.int64]] = {}
+    def has_unlabelled(self, sidecar: Sidecar) -> bool:
+        """Whether some items of ``sidecar`` have no labels (and may be sources)."""
+        return len(self.labelled[sidecar.directory]) < sidecar.manifest["items"]
+
+    @functools.cached_property
+    def sources(self) -> pa.Array:
+        """The hrefs the matching label items name as their sources, absolute (read on first
+        need: a search for label items alone never needs them)."""
         sources = [pa.array([], pa.string())]
-        for sidecar in sidecars:
-            matched = _label_rows(sidecar, query)
-            rows[sidecar.directory] = matched
+        for sidecar in self._sidecars:
+            matched = self.rows[sidecar.directory]
             if len(matched):
                 linked = read_rows(sidecar.search, sidecar.search_offsets, matched, ["sources"])
                 sources.append(_absolute(sidecar, pc.list_flatten(linked["sources"])))
-        return cls(rows, pc.unique(pa.concat_arrays(sources)))
+        return pc.unique(pa.concat_arrays(sources))
 
     def linked_in(self, sidecar: Sidecar) -> pa.Array:
         """The linked hrefs in the forms ``sidecar`` may store them (absolute or relative)."""
@@ -263,14 +280,15 @@ def _relative_to(directory: str, paths: pa.Array) -> pa.Array:
     return relative
 
 
-def _label_rows(sidecar: Sidecar, query: Query) -> NDArray[np.int64]:
-    """Rows of ``sidecar`` whose ``label:overviews`` meet every label condition."""
+def _label_rows(sidecar: Sidecar, query: Query) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows of ``sidecar`` whose ``label:overviews`` meet every label condition, and the rows
+    of all its items with labels."""
     names = sorted({name for condition in query.labels for name in condition.names})
     table = sidecar.labels.read(columns=["row", "name", "count", "value"])
     # Arrow's hash unique then a sort: a fifth of np.unique's time on 10^5 rows.
     labelled = np.sort(pc.unique(table["row"]).to_numpy())
     if not len(labelled):
-        return labelled
+        return labelled, labelled
     table = table.filter(pc.is_in(table["name"], pa.array(names, pa.string())))
     number = pc.coalesce(table["value"], pc.cast(table["count"], pa.float64()))
     where = np.searchsorted(labelled, table["row"].to_numpy())
@@ -287,7 +305,7 @@ def _label_rows(sidecar: Sidecar, query: Query) -> NDArray[np.int64]:
         known = np.bincount(where[mine & valid], minlength=len(labelled))
         totals[(listed > 0) & (known == 0)] = np.nan
         keep &= condition.compare(totals, condition.threshold)
-    return labelled[keep]
+    return labelled[keep], labelled
 
 
 def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> Iterator[Hits]:
@@ -297,11 +315,13 @@ def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> 
     if area is not None:
         boxes = _boxes(area)
         shapely.prepare(area)
+    if query.collections is not None and not query.collections & sidecar.collections:
+        return
     own_labels = labelled.rows.get(sidecar.directory) if labelled is not None else None
-    # Linked hrefs are put in this sidecar's forms on first need: most searches that combine
-    # labels with other filters rule out whole sidecars by their row-group statistics.
+    # Linked hrefs are read, and put in this sidecar's forms, on first need: most searches that
+    # combine labels with other filters rule out whole sidecars by their row-group statistics.
     linked: pa.Array | None = None
-    links = labelled is not None and len(labelled.sources) > 0
+    links = labelled is not None and labelled.has_unlabelled(sidecar)
     columns = ["bbox"] if boxes else []
     if query.datetime is not None:
         columns += ["start", "end"]
@@ -326,11 +346,17 @@ def _matches(sidecar: Sidecar, query: Query, labelled: _LabelMatches | None) -> 
         if table is not None and query.ids is not None:
             keep &= _is_in(table["id"], query.ids)
         if own_labels is not None:
-            labels = np.isin(np.arange(first, first + count), own_labels)
+            here = np.arange(first, first + count)
+            labels = np.isin(here, own_labels)
             if labelled is not None and links and table is not None:
                 if linked is None:
                     linked = labelled.linked_in(sidecar)
-                labels |= pc.is_in(table["href"], value_set=linked).to_numpy(zero_copy_only=False)
+                # Hashes the group's hrefs, not the linked ones: a few thousand per group, and
+                # linked hrefs may be many times that (is_in would hash them for every group).
+                found = pc.index_in(linked, value_set=table["href"].combine_chunks())
+                named = np.zeros(count, dtype=bool)
+                named[found.drop_null().to_numpy()] = True
+                labels |= named & ~np.isin(here, labelled.labelled[sidecar.directory])
             keep &= labels
         local = np.flatnonzero(keep)
         if area is not None and len(local):
@@ -478,29 +504,84 @@ def _filtered(
     return cql2_filter.evaluate(expr, table)
 
 
-def _asset_rows(sidecar: Sidecar, rows: NDArray[np.int64], columns: list[str]) -> pa.Table:
-    """The ``assets.parquet`` rows of the items ``rows`` (sorted), in file order."""
+def _asset_rows(
+    sidecar: Sidecar,
+    rows: NDArray[np.int64],
+    columns: list[str],
+    test: Callable[[pa.Table], NDArray[np.bool_]] | None = None,
+    tested: Sequence[str] = (),
+) -> pa.Table:
+    """The ``assets.parquet`` rows of the items ``rows`` (sorted), in file order.
+
+    Each row group's ``row`` and ``tested`` columns are read first, and the other ``columns``
+    only for the rows that pass. Keys and hrefs come as dictionaries (see :func:`_hrefs`).
+
+    Args:
+        sidecar: The index.
+        rows: Item row numbers, sorted.
+        columns: Columns to return.
+        test: Which of a group's asset rows to keep, given their ``tested`` columns.
+        tested: Columns ``test`` reads.
+    """
     first, last = sidecar.asset_row_ranges
     starts = np.searchsorted(rows, first, side="left")
     stops = np.searchsorted(rows, last, side="right")
+    probed = sorted({"row", *tested})
+    stored = [column for column in columns if column not in probed]
     parts = []
     for group in np.flatnonzero(starts < stops).tolist():
-        start, stop = starts[group], stops[group]
-        table = sidecar.assets.read_row_group(group, columns=columns)
-        parts.append(table.filter(pc.is_in(table["row"], pa.array(rows[start:stop]))))
+        probe = sidecar.assets.read_row_group(group, columns=probed)
+        keep = np.isin(probe["row"].to_numpy(), rows[starts[group] : stops[group]])
+        if test is not None:
+            keep &= test(probe)
+        if not keep.any():
+            continue
+        mask = pa.array(keep)
+        table = probe.filter(mask)
+        if stored:
+            rest = sidecar.assets.read_row_group(group, columns=stored).filter(mask)
+            for name in stored:
+                table = table.append_column(name, rest[name])
+        parts.append(table)
     if not parts:
         return sidecar.assets.schema_arrow.empty_table().select(columns)
-    return pa.concat_tables(parts)
+    return pa.concat_tables(parts).select(columns)
+
+
+def _hrefs(assets: pa.Table) -> pa.ChunkedArray:
+    """The whole hrefs of asset rows (decoded from their dictionary-encoded parts)."""
+    folder, name = (assets[part].cast(pa.string()) for part in layout.ASSET_HREF_PARTS)
+    return pc.binary_join_element_wise(folder, name, "")
 
 
 def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) -> pa.Table:
-    """The assets of ``rows`` that meet the query's asset filters."""
-    table = _asset_rows(sidecar, rows, ["row", "key", "href", "roles", "start", "end"])
-    keep = pa.array(np.ones(table.num_rows, dtype=bool))
+    """The assets of ``rows`` that meet the query's asset filters (``row``, ``key`` and the
+    href parts)."""
+    tested: list[str] = []
     if query.asset_keys is not None:
-        keys = pc.dictionary_encode(table["key"]).combine_chunks()
+        tested.append("key")
+    if query.asset_roles is not None:
+        tested.append("roles")
+    if query.asset_datetime is not None:
+        tested += ["start", "end"]
+    return _asset_rows(
+        sidecar,
+        rows,
+        ["row", "key", *layout.ASSET_HREF_PARTS],
+        lambda table: _assets_meet(table, query),
+        tested,
+    )
+
+
+def _assets_meet(table: pa.Table, query: Query) -> NDArray[np.bool_]:
+    """Which asset rows meet the query's asset filters."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    if query.asset_keys is not None:
+        keys = table["key"].combine_chunks()
+        if not pa.types.is_dictionary(keys.type):
+            keys = pc.dictionary_encode(keys)
         wanted = [bool(query.asset_keys.fullmatch(k)) for k in keys.dictionary.to_pylist()]
-        keep = pc.and_(keep, pa.array(wanted).take(keys.indices))
+        keep &= np.asarray(wanted, dtype=bool)[keys.indices.to_numpy()]
     if query.asset_roles is not None:
         roles = table["roles"].combine_chunks()
         flat = pc.list_flatten(roles)
@@ -508,10 +589,10 @@ def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) ->
         parents = pc.list_parent_indices(roles).to_numpy()
         any_role = np.zeros(table.num_rows, dtype=bool)
         any_role[parents[has.to_numpy(zero_copy_only=False)]] = True
-        keep = pc.and_(keep, pa.array(any_role))
+        keep &= any_role
     if query.asset_datetime is not None:
-        keep = pc.and_(keep, pa.array(_meets(table["start"], table["end"], query.asset_datetime)))
-    return table.filter(keep)
+        keep &= _meets(table["start"], table["end"], query.asset_datetime)
+    return keep
 
 
 def _keys_per_row(assets: pa.Table) -> dict[int, set[str]]:

@@ -149,7 +149,7 @@ def _asset_rows(
         [
             pa.array(row + first_row, pa.int64()),
             pa.array([keys[k] for k in here.tolist()], pa.string()).take(pa.array(which)),
-            columns["href"],
+            *_split_hrefs(columns["href"]),
             columns["type"],
             columns["roles"],
             pc.coalesce(columns["start_datetime"], columns["datetime"], item_start.take(owner)),
@@ -157,6 +157,19 @@ def _asset_rows(
         ],
         schema=ASSETS_SCHEMA,
     )
+
+
+def _split_hrefs(href: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Hrefs split after their last ``/`` (see :data:`~stacforge.index.layout.ASSETS_SCHEMA`):
+    the folder (empty when there is no ``/``) and the file name; null where ``href`` is."""
+    parts = pc.split_pattern(href, "/", max_splits=1, reverse=True)
+    values = parts.flatten()
+    offsets = parts.offsets.to_numpy() - parts.offsets[0].as_py()
+    lengths = np.diff(offsets)
+    name = values.take(pa.array(offsets[1:] - 1, mask=lengths == 0))
+    folder = values.take(pa.array(offsets[:-1], mask=lengths != 2))
+    folder = pc.binary_join_element_wise(folder, "/", "")
+    return pc.if_else(pc.equal(pa.array(lengths), 1), "", folder), name
 
 
 def _joined(pieces: list[pa.Array], type_: pa.DataType) -> pa.Array:

@@ -536,6 +536,7 @@ class _Summary:
 
     def manifest(self, *, source: str | None, rows_per_group: int, rejected: int) -> dict[str, Any]:
         return {
+            "format": layout.FORMAT,
             "stacforge_version": __version__,
             "created": _format(datetime.now(UTC)),
             "source": source,
