@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,13 @@ from stacforge.errors import InputError, StacforgeError
 from stacforge.index import open_index
 from stacforge.index.query import Query
 from stacforge.index.reader import Sidecar
-from stacforge.index.search import Index, _absolute, _candidate_groups, _relative_to
+from stacforge.index.search import (
+    Index,
+    _absolute,
+    _candidate_groups,
+    _keys_passing,
+    _relative_to,
+)
 
 Item = dict[str, Any]
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -468,3 +475,92 @@ def test_an_index_of_another_format_is_a_clear_error(
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="index format 1, this stacforge reads format 2"):
         open_index(tmp_path / "index")
+
+
+def _keyed_items() -> list[tuple[Item, str]]:
+    """Items whose keys have the same roles and time in every item (``k0``..``k4``), and a key
+    whose roles and times vary (``varied``), as RapidAI4EO's dated keys and a messy catalog's."""
+    items = []
+    for i in range(40):
+        assets = {
+            f"k{k}": {
+                "href": f"https://data.example/{i}/k{k}.tif",
+                "roles": ["data"] if k % 2 else ["metadata"],
+                "datetime": f"2018-0{k + 1}-15T10:30:00Z",
+            }
+            for k in range(5)
+        }
+        assets["varied"] = {
+            "href": f"https://data.example/{i}/varied.tif",
+            "roles": ["data"] if i % 3 else ["overview", "data"] if i % 2 else [],
+            **({"datetime": f"2018-0{i % 6 + 1}-01T00:00:00Z"} if i % 4 else {}),
+        }
+        item = {
+            "type": "Feature",
+            "stac_version": "1.1.0",
+            "id": f"i{i:02d}",
+            "geometry": {"type": "Point", "coordinates": [i / 10, 0]},
+            "bbox": [i / 10, 0, i / 10, 0],
+            "properties": {"datetime": "2017-12-31T00:00:00Z"},
+            "links": [],
+            "assets": assets,
+        }
+        items.append((item, f"/catalog/{item['id']}.json"))
+    return items
+
+
+@pytest.mark.parametrize(
+    ("params", "by_key"),
+    [
+        ({"asset_roles": ["data"]}, False),
+        ({"asset_roles": ["overview"]}, False),
+        ({"asset_datetime": "2018-02/2018-03"}, False),
+        ({"asset_datetime": "2019"}, True),
+        ({"asset_keys": ["k*"], "asset_roles": ["data"]}, True),
+        ({"asset_keys": ["k*"], "asset_datetime": "2018-02-15T10:30:00Z"}, True),
+        ({"asset_keys": ["k*"], "asset_datetime": "2018-03-01/.."}, True),
+        (
+            {"asset_keys": ["k*"], "asset_roles": ["data"], "asset_datetime": "2018-01/2018-04"},
+            True,
+        ),
+        ({"asset_keys": ["k[0-3]", "varied"], "asset_datetime": "2018-02/.."}, False),
+    ],
+)
+def test_asset_filters_decided_by_key_match_asset_by_asset(
+    tmp_path: Path, write_index: Callable[..., Any], params: dict[str, Any], by_key: bool
+) -> None:
+    """The manifest's per-key summary decides filters for whole keys only when it may: the
+    hrefs match a ground truth over the source items, with and without the summary."""
+    items = _keyed_items()
+    query = Query.from_params(**params)
+    expected = set()
+    for item, _ in items:
+        for key, asset in item["assets"].items():
+            moment = pystac.utils.str_to_datetime(
+                asset.get("datetime") or item["properties"]["datetime"]
+            )
+            interval = query.asset_datetime
+            if (
+                (query.asset_keys is None or query.asset_keys.fullmatch(key))
+                and (query.asset_roles is None or query.asset_roles & set(asset["roles"]))
+                and (
+                    interval is None
+                    or (
+                        (interval.start is None or moment >= interval.start)
+                        and (interval.end is None or moment <= interval.end)
+                    )
+                )
+            ):
+                expected.add(asset["href"])
+    write_index(tmp_path / "summarised", items, relative=False)
+    shutil.copytree(tmp_path / "summarised", tmp_path / "plain")
+    manifest_path = tmp_path / "plain" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["asset_keys"]["k1"]["roles"] == ["data"]
+    assert manifest["asset_keys"]["varied"]["roles"] is None
+    manifest["asset_keys"] = None
+    manifest_path.write_text(json.dumps(manifest))
+    summarised = open_index(tmp_path / "summarised")
+    assert (_keys_passing(summarised.sidecars[0], query) is not None) == by_key
+    for index in (summarised, open_index(tmp_path / "plain")):
+        assert set(index.hrefs(**params)) == expected, index

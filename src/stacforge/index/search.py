@@ -19,6 +19,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -513,8 +514,8 @@ def _asset_rows(
 ) -> pa.Table:
     """The ``assets.parquet`` rows of the items ``rows`` (sorted), in file order.
 
-    Each row group's ``row`` and ``tested`` columns are read first, and the other ``columns``
-    only for the rows that pass. Keys and hrefs come as dictionaries (see :func:`_hrefs`).
+    Keys and hrefs come as dictionaries (see :func:`_hrefs`), so reading them costs little
+    whichever rows are kept.
 
     Args:
         sidecar: The index.
@@ -526,26 +527,18 @@ def _asset_rows(
     first, last = sidecar.asset_row_ranges
     starts = np.searchsorted(rows, first, side="left")
     stops = np.searchsorted(rows, last, side="right")
-    probed = sorted({"row", *tested})
-    stored = [column for column in columns if column not in probed]
+    read = list(dict.fromkeys(["row", *columns, *tested]))
     parts = []
     for group in np.flatnonzero(starts < stops).tolist():
-        probe = sidecar.assets.read_row_group(group, columns=probed)
-        keep = np.isin(probe["row"].to_numpy(), rows[starts[group] : stops[group]])
+        table = sidecar.assets.read_row_group(group, columns=read)
+        keep = np.isin(table["row"].to_numpy(), rows[starts[group] : stops[group]])
         if test is not None:
-            keep &= test(probe)
-        if not keep.any():
-            continue
-        mask = pa.array(keep)
-        table = probe.filter(mask)
-        if stored:
-            rest = sidecar.assets.read_row_group(group, columns=stored).filter(mask)
-            for name in stored:
-                table = table.append_column(name, rest[name])
-        parts.append(table)
+            keep &= test(table)
+        if keep.any():
+            parts.append(table.filter(pa.array(keep)).select(columns))
     if not parts:
         return sidecar.assets.schema_arrow.empty_table().select(columns)
-    return pa.concat_tables(parts).select(columns)
+    return pa.concat_tables(parts)
 
 
 def _hrefs(assets: pa.Table) -> pa.ChunkedArray:
@@ -557,6 +550,11 @@ def _hrefs(assets: pa.Table) -> pa.ChunkedArray:
 def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) -> pa.Table:
     """The assets of ``rows`` that meet the query's asset filters (``row``, ``key`` and the
     href parts)."""
+    columns = ["row", "key", *layout.ASSET_HREF_PARTS]
+    wanted = _keys_passing(sidecar, query)
+    if wanted is not None:
+        # Decided key by key: only the keys are read.
+        return _asset_rows(sidecar, rows, columns, lambda table: _key_in(table, wanted), ["key"])
     tested: list[str] = []
     if query.asset_keys is not None:
         tested.append("key")
@@ -564,13 +562,66 @@ def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) ->
         tested.append("roles")
     if query.asset_datetime is not None:
         tested += ["start", "end"]
-    return _asset_rows(
-        sidecar,
-        rows,
-        ["row", "key", *layout.ASSET_HREF_PARTS],
-        lambda table: _assets_meet(table, query),
-        tested,
-    )
+    return _asset_rows(sidecar, rows, columns, lambda table: _assets_meet(table, query), tested)
+
+
+def _keys_passing(sidecar: Sidecar, query: Query) -> frozenset[str] | None:
+    """The asset keys whose every asset meets the asset filters, when the manifest's per-key
+    summary shows that every other key's assets all fail them; else None."""
+    summary = sidecar.manifest.get("asset_keys")
+    if not summary:
+        return None
+    passing = set()
+    for key, known in summary.items():
+        if query.asset_keys is not None and not query.asset_keys.fullmatch(key):
+            continue
+        if query.asset_roles is not None:
+            if known["roles"] is None:
+                return None
+            if not query.asset_roles & set(known["roles"]):
+                continue
+        if query.asset_datetime is not None:
+            meets = _all_or_none_meet(known, query.asset_datetime)
+            if meets is None:
+                return None
+            if not meets:
+                continue
+        passing.add(key)
+    return frozenset(passing)
+
+
+def _all_or_none_meet(known: Mapping[str, Any], interval: Interval) -> bool | None:
+    """Whether all (True) or none (False) of a key's assets meet ``interval``, from their
+    start and end ranges (see :func:`_meets`); None when that depends on the asset."""
+    if not known["timed"]:
+        return False
+    # Some asset has both times, so each range has both bounds.
+    start = [_timestamp(v) for v in known["start"]]
+    end = [_timestamp(v) for v in known["end"]]
+    if (interval.end is not None and start[0] > interval.end) or (
+        interval.start is not None and end[1] < interval.start
+    ):
+        return False
+    if (
+        known["timed"] == known["assets"]
+        and (interval.end is None or start[1] <= interval.end)
+        and (interval.start is None or end[0] >= interval.start)
+    ):
+        return True
+    return None
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _key_in(table: pa.Table, wanted: frozenset[str]) -> NDArray[np.bool_]:
+    """Which asset rows have a key in ``wanted``, decided on the keys' dictionary."""
+    keys = table["key"].combine_chunks()
+    if not pa.types.is_dictionary(keys.type):
+        keys = pc.dictionary_encode(keys)
+    chosen = np.array([key in wanted for key in keys.dictionary.to_pylist()], dtype=bool)
+    return chosen[keys.indices.to_numpy(zero_copy_only=False)]
 
 
 def _assets_meet(table: pa.Table, query: Query) -> NDArray[np.bool_]:

@@ -74,6 +74,10 @@ _MAX_SLICES: Final = 16
 """Rows that fall into at most this many stretches of consecutive rows are gathered as zero-copy
 slices; more scattered rows are copied with one ``take`` (which costs about 10 ms a call on a
 table with a thousand columns, however few its rows)."""
+_MAX_ASSET_KEYS: Final = 10_000
+"""Asset keys the manifest summarises at most (keys made of item ids would grow it without
+bound)."""
+_ROLE_SEPARATOR: Final = "\x1f"
 _SEQ_BITS: Final = 32
 """A sort key is the Hilbert key (``2 * ORDER`` = 32 bits) above the item's arrival number."""
 _SEQ_MASK: Final = np.uint64((1 << _SEQ_BITS) - 1)
@@ -476,7 +480,7 @@ class IndexWriter:
                 summary.add(rows)
                 for part in tables.asset_tables(chunk, first_row, _SIDE_ROW_GROUP):
                     asset_groups.write(part)
-                    summary.assets += part.num_rows
+                    summary.add_assets(part)
                 for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
                     label_groups.write(part)
                     summary.add_labels(part)
@@ -512,6 +516,7 @@ class _Summary:
     def __init__(self) -> None:
         self.items = 0
         self.assets = 0
+        self.asset_keys: dict[str, dict[str, Any]] | None = {}
         self.label_rows = 0
         self.collections: dict[str, dict[str, Any]] = {}
         self.overall: dict[str, Any] = {"items": 0}
@@ -524,6 +529,51 @@ class _Summary:
             if collection is not None:
                 rows = search.filter(pc.equal(search["collection"], collection))
                 _fold(self.collections.setdefault(collection, {"items": 0}), rows)
+
+    def add_assets(self, assets: pa.Table) -> None:
+        """Counts asset rows, and folds them into the per-key summary (see :func:`_asset_keys`)."""
+        self.assets += assets.num_rows
+        if self.asset_keys is None:
+            return
+        # Null roles filter like no roles; both join to "".
+        roles = pc.fill_null(pc.binary_join(assets["roles"], _ROLE_SEPARATOR), "")
+        per_key = (
+            assets.select(["key", "start", "end"])
+            .append_column("roles", roles)
+            .group_by("key")
+            .aggregate(
+                [
+                    ("key", "count"),
+                    ("start", "count"),
+                    ("end", "count"),
+                    ("start", "min_max"),
+                    ("end", "min_max"),
+                    ("roles", "distinct"),
+                ]
+            )
+        )
+        for row in per_key.to_pylist():
+            known = self.asset_keys.setdefault(
+                row["key"],
+                {
+                    "assets": 0,
+                    "timed": 0,
+                    "start": [None, None],
+                    "end": [None, None],
+                    "roles": set(),
+                },
+            )
+            known["assets"] += row["key_count"]
+            known["timed"] += min(row["start_count"], row["end_count"])
+            for name in ("start", "end"):
+                for i, (bound, pick) in enumerate((("min", min), ("max", max))):
+                    value = row[f"{name}_min_max"][bound]
+                    if value is not None:
+                        held = known[name][i]
+                        known[name][i] = value if held is None else pick(held, value)
+            known["roles"].update(row["roles_distinct"])
+        if len(self.asset_keys) > _MAX_ASSET_KEYS:
+            self.asset_keys = None
 
     def add_labels(self, labels: pa.Table) -> None:
         """Counts label rows, and items per class (each item's rows come in one table)."""
@@ -555,6 +605,7 @@ class _Summary:
             "items": self.items,
             "rejected_items": rejected,
             "assets": self.assets,
+            "asset_keys": _asset_keys(self.asset_keys),
             "label_rows": self.label_rows,
             "extent": _extent(self.overall),
             "collections": {
@@ -563,6 +614,28 @@ class _Summary:
             },
             "label_classes": dict(sorted(self.classes.items())),
         }
+
+
+def _asset_keys(keys: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any] | None:
+    """The manifest's ``asset_keys``: for each asset key, how many assets have it, how many of
+    those have a time, the range of their starts and of their ends, and their roles when every
+    asset of the key has the same (else null). A search decides asset filters key by key when
+    these allow. Null when the items have more than :data:`_MAX_ASSET_KEYS` keys."""
+    if keys is None:
+        return None
+    summary = {}
+    for key, known in sorted(keys.items()):
+        roles = None
+        if len(known["roles"]) == 1:
+            (joined,) = known["roles"]
+            roles = joined.split(_ROLE_SEPARATOR) if joined else []
+        summary[key] = {
+            "assets": known["assets"],
+            "timed": known["timed"],
+            **{name: [_format(v) if v else None for v in known[name]] for name in ("start", "end")},
+            "roles": roles,
+        }
+    return summary
 
 
 def _fold(stats: dict[str, Any], search: pa.Table) -> None:
