@@ -22,10 +22,11 @@ from stacforge.crawl.client import (
 )
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
-from stacforge.crawl.mirrors import mirror_href, mirror_items, self_href
+from stacforge.crawl.mirrors import mirror_items, self_href
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
+from stacforge.index import layout
 
 ItemSink = Callable[[dict[str, Any], str], None]
 """Receives each crawled item and its absolute href (URL without credentials, or file path).
@@ -192,7 +193,7 @@ class Crawler:
         chosen = link.chosen or (
             collection is not None and collection in (self._options.collections or ())
         )
-        mirror = mirror_href(data) if chosen and self._options.use_mirrors else None
+        mirror = layout.mirror_href(data) if chosen and self._options.use_mirrors else None
         if mirror is not None and await self._read_mirror(document, mirror, client):
             return
         links = data.get("links")

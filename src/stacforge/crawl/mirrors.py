@@ -20,25 +20,10 @@ from stacforge.crawl.client import HttpClient
 from stacforge.crawl.documents import FetchError
 from stacforge.crawl.hrefs import is_http
 from stacforge.errors import InputError
-from stacforge.index.layout import MEDIA_TYPE, MIRROR_ROLE
 from stacforge.index.reader import read_items
 
 _BATCH = 256
 """Items converted from Parquet rows per trip to a worker thread."""
-
-
-def mirror_href(collection: dict[str, Any]) -> str | None:
-    """The href of the mirror ``collection`` advertises, if any (as written, maybe relative)."""
-    assets = collection.get("assets")
-    for asset in assets.values() if isinstance(assets, dict) else ():
-        if (
-            isinstance(asset, dict)
-            and asset.get("type") == MEDIA_TYPE
-            and MIRROR_ROLE in (asset.get("roles") or ())
-            and isinstance(asset.get("href"), str)
-        ):
-            return str(asset["href"])
-    return None
 
 
 async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict[str, Any]]]:
