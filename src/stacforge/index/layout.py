@@ -17,8 +17,9 @@ Hilbert curve of their footprint centres), and a manifest:
     One row per class of every ``label:overviews`` entry, with its ``count`` or statistics
     ``value``.
 ``manifest.json``
-    The layout's :data:`FORMAT`, counts, extents per collection, label classes, source, build
-    time and stacforge version.
+    The layout's :data:`FORMAT`, counts, extents per collection, label classes, a summary of
+    each asset key (``asset_keys``: counts, time ranges and roles, which let a search decide an
+    asset filter key by key), source, build time and stacforge version.
 
 ``items.parquet`` follows the stac-geoparquet spec as its reference library writes it: each
 asset key is a field of the ``assets`` struct, so items with different keys share the union
