@@ -371,6 +371,8 @@ def test_labels_by_count_and_through_source_links(
         "img4",
     }
     assert set(both.ids(label_any=["tree,bog>=50.3"])) == {"lab5", "img5"}
+    # The manifest tells that the images have no labels: their labels file stays closed.
+    assert "labels" not in vars(both.sidecars[0])
     # A class an item does not list counts 0; items without overviews never match.
     assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()

@@ -216,7 +216,8 @@ class Sidecar:
 
     @functools.cached_property
     def labels(self) -> pq.ParquetFile:
-        return self._open(layout.LABELS_FILE)
+        """``labels.parquet``, its class names read as a dictionary (a few dozen values)."""
+        return self._open(layout.LABELS_FILE, read_dictionary=("name",))
 
     @functools.cached_property
     def search_offsets(self) -> NDArray[np.int64]:
