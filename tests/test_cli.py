@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -49,3 +51,19 @@ def test_build_bad_input_is_one_line_on_stderr(runner: CliRunner, tmp_path: Path
     assert result.stderr.count("\n") == 1
     assert "rapidai4eo_labels.csv.gz: not a gzip file" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_stops_a_build_without_leaving_a_partial_catalog(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "source", tmp_path / "out"
+    runner.invoke(cli, ["sample", "rapidai4eo", str(source), "--locations", "2000"])
+    stacforge = Path(sys.executable).with_name("stacforge")
+    build = subprocess.Popen([stacforge, "build", "rapidai4eo", str(source), str(out)])
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.glob(".out.*.partial/*/*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    build.send_signal(signal.SIGTERM)
+    assert build.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.*"))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +40,31 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _exit_on_sigterm():
+                return super().invoke(ctx)
         except StacforgeError as error:
             raise click.ClickException(str(error)) from error
+
+
+_SIGTERM_STATUS = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """Turns SIGTERM (``kill``, ``timeout``, a cancelled CI job) into :class:`SystemExit`, so
+    that a stopped command cleans up as after Ctrl-C: no partial catalog or index is left."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(_SIGTERM_STATUS)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(name="stacforge", cls=_Group)
