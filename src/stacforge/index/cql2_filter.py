@@ -27,6 +27,7 @@ import shapely.geometry
 
 from stacforge.errors import StacforgeError
 from stacforge.index.layout import TIMESTAMP
+from stacforge.index.query import parse_timestamp
 
 Value: TypeAlias = "pa.Array | pa.ChunkedArray | pa.Scalar"
 Interval: TypeAlias = tuple[Value, Value]
@@ -138,9 +139,9 @@ class _Evaluator:
             if "property" in node:
                 return self._column(property_name(str(node["property"])))
             if "timestamp" in node:
-                return pa.scalar(_timestamp(node["timestamp"]), TIMESTAMP)
+                return pa.scalar(parse_timestamp(str(node["timestamp"])), TIMESTAMP)
             if "date" in node:
-                return pa.scalar(_timestamp(node["date"]), TIMESTAMP)
+                return pa.scalar(parse_timestamp(str(node["date"])), TIMESTAMP)
         if isinstance(node, bool | int | float | str) or node is None:
             return pa.scalar(node)
         raise StacforgeError(f"filter: unsupported operand {node!r}")
@@ -215,7 +216,7 @@ class _Evaluator:
         if node == "..":
             return open_end
         if isinstance(node, str):
-            return pa.scalar(_timestamp(node), TIMESTAMP)
+            return pa.scalar(parse_timestamp(str(node)), TIMESTAMP)
         return self.value(node)
 
 
@@ -237,7 +238,7 @@ def _comparable(left: Value, right: Value) -> tuple[Value, Value]:
 
 def _cast_scalar(scalar: pa.Scalar, type_: pa.DataType) -> pa.Scalar:
     if pa.types.is_timestamp(type_) and pa.types.is_string(scalar.type):
-        return pa.scalar(_timestamp(scalar.as_py()), TIMESTAMP)
+        return pa.scalar(parse_timestamp(str(scalar.as_py())), TIMESTAMP)
     if pa.types.is_null(type_) or scalar.type == type_:
         return scalar
     if pa.types.is_integer(type_) and pa.types.is_floating(scalar.type):
@@ -246,11 +247,6 @@ def _cast_scalar(scalar: pa.Scalar, type_: pa.DataType) -> pa.Scalar:
         return scalar.cast(type_)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return scalar
-
-
-def _timestamp(text: str) -> datetime:
-    moment = datetime.fromisoformat(str(text).replace("z", "Z"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _without_accents(value: Value) -> Value:

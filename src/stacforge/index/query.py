@@ -274,11 +274,20 @@ def _instant(text: str) -> tuple[datetime, datetime]:
             else:
                 after = first.replace(year=year + 1)
             return first, after - timedelta(microseconds=1)
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
+        moment = parse_timestamp(text)
     except ValueError:
         raise StacforgeError(f"datetime {text!r} is not RFC 3339 (or a partial date)") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment, moment
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An RFC 3339 timestamp (``Z`` in either case; without an offset, UTC).
+
+    Raises:
+        ValueError: ``text`` is not one.
+    """
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_filter(value: Mapping[str, Any] | str) -> dict[str, Any]:

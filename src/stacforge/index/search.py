@@ -19,7 +19,6 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -34,7 +33,7 @@ from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
 from stacforge.index import cql2_filter, hrefs, layout
 from stacforge.index.discovery import index_directories
-from stacforge.index.query import Interval, Query, SearchParams
+from stacforge.index.query import Interval, Query, SearchParams, parse_timestamp
 from stacforge.index.reader import Sidecar, gc_paused, item_dicts, read_rows
 
 _BLOCK = 4096
@@ -558,7 +557,9 @@ def _matching_assets(sidecar: Sidecar, rows: NDArray[np.int64], query: Query) ->
     wanted = _keys_passing(sidecar, query)
     if wanted is not None:
         # Decided key by key: only the keys are read.
-        return _asset_rows(sidecar, rows, columns, lambda table: _key_in(table, wanted), ["key"])
+        return _asset_rows(
+            sidecar, rows, columns, lambda table: _key_matches(table, wanted.__contains__), ["key"]
+        )
     tested: list[str] = []
     if query.asset_keys is not None:
         tested.append("key")
@@ -600,8 +601,8 @@ def _all_or_none_meet(known: Mapping[str, Any], interval: Interval) -> bool | No
     if not known["timed"]:
         return False
     # Some asset has both times, so each range has both bounds.
-    start = [_timestamp(v) for v in known["start"]]
-    end = [_timestamp(v) for v in known["end"]]
+    start = [parse_timestamp(v) for v in known["start"]]
+    end = [parse_timestamp(v) for v in known["end"]]
     if (interval.end is not None and start[0] > interval.end) or (
         interval.start is not None and end[1] < interval.start
     ):
@@ -615,16 +616,13 @@ def _all_or_none_meet(known: Mapping[str, Any], interval: Interval) -> bool | No
     return None
 
 
-def _timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _key_in(table: pa.Table, wanted: frozenset[str]) -> NDArray[np.bool_]:
-    """Which asset rows have a key in ``wanted``, decided on the keys' dictionary."""
+def _key_matches(table: pa.Table, wanted: Callable[[str], object]) -> NDArray[np.bool_]:
+    """Which asset rows have a ``wanted`` key, decided once per distinct key (on the keys'
+    dictionary)."""
     keys = table["key"].combine_chunks()
     if not pa.types.is_dictionary(keys.type):
         keys = pc.dictionary_encode(keys)
-    chosen = np.array([key in wanted for key in keys.dictionary.to_pylist()], dtype=bool)
+    chosen = np.array([bool(wanted(key)) for key in keys.dictionary.to_pylist()], dtype=bool)
     return chosen[keys.indices.to_numpy(zero_copy_only=False)]
 
 
@@ -632,11 +630,7 @@ def _assets_meet(table: pa.Table, query: Query) -> NDArray[np.bool_]:
     """Which asset rows meet the query's asset filters."""
     keep = np.ones(table.num_rows, dtype=bool)
     if query.asset_keys is not None:
-        keys = table["key"].combine_chunks()
-        if not pa.types.is_dictionary(keys.type):
-            keys = pc.dictionary_encode(keys)
-        wanted = [bool(query.asset_keys.fullmatch(k)) for k in keys.dictionary.to_pylist()]
-        keep &= np.asarray(wanted, dtype=bool)[keys.indices.to_numpy()]
+        keep &= _key_matches(table, query.asset_keys.fullmatch)
     if query.asset_roles is not None:
         roles = table["roles"].combine_chunks()
         flat = pc.list_flatten(roles)
