@@ -47,8 +47,9 @@ from common import (
 )
 from stacforge.builder import build
 from stacforge.catalog.model import CollectionSpec
+from stacforge.datasets import BuildOptions
 from stacforge.datasets.rapidai4eo import constants, reader, stac
-from stacforge.samples.rapidai4eo import write_sample
+from stacforge.datasets.rapidai4eo.sample import write_sample
 
 DATASET = "rapidai4eo"
 ITEMS_PER_LOCATION = 3  # Planet Fusion, Sentinel-2 and label item
@@ -100,7 +101,8 @@ def _build_pystac(source: Path, out: Path, report: Report, *, link_objects: bool
 
     items = 0
     sibling_links: list[tuple[pystac.Item, pystac.Item, dict[str, Any]]] = []
-    for count, location in enumerate(reader.read_locations(source, classes), start=1):
+    locations = reader.read_locations(source, classes, invalid=BuildOptions().invalid)
+    for count, location in enumerate(locations, start=1):
         by_file: dict[str, pystac.Item] = {}
         links: list[tuple[pystac.Item, dict[str, Any]]] = []
         for placed in stac.create_items(location, base):
@@ -255,7 +257,7 @@ def bench(
     A tool is not repeated once one of its runs failed or took longer than ``repeat_under``
     seconds: slow runs are long enough for noise to matter little.
     """
-    source = write_sample(work / f"{DATASET}-{locations}", locations=locations, seed=0)
+    source = write_sample(work / f"{DATASET}-{locations}", count=locations, seed=0)
     runs: list[Run] = []
     try:
         for r in range(repeat):

@@ -59,8 +59,8 @@ from common import (
 )
 from stacforge.builder import build
 from stacforge.crawl import CrawlOptions, CrawlReport, crawl
+from stacforge.datasets.rapidai4eo.sample import write_sample
 from stacforge.index.writer import IndexWriter
-from stacforge.samples.rapidai4eo import write_sample
 
 DATASET = "rapidai4eo"
 ITEMS_PER_LOCATION = 3  # Planet Fusion, Sentinel-2 and label item
@@ -126,7 +126,7 @@ def walk_rustac(path: str, report: Report) -> dict[str, Any]:
 
 def build_catalogs(root: Path, locations: int, report: Report) -> None:
     """Writes the sample input and builds ``root/walk`` (no sidecars) and ``root/mirrored``."""
-    source = write_sample(root / "source", locations=locations, seed=0)
+    source = write_sample(root / "source", count=locations, seed=0)
     build(DATASET, source, root / "walk", index=False)
     report("walk", locations * ITEMS_PER_LOCATION)
     build(DATASET, source, root / "mirrored", index=True)

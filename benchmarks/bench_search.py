@@ -385,9 +385,9 @@ def _data_hrefs_of_2018(item: Any) -> list[str]:
 def build_catalog(root: Path, locations: int, report: Report) -> None:
     """Writes the sample input to ``root/source`` and builds ``root/catalog`` (with sidecars)."""
     from stacforge.builder import build
-    from stacforge.samples.rapidai4eo import write_sample
+    from stacforge.datasets.rapidai4eo.sample import write_sample
 
-    write_sample(root / "source", locations=locations, seed=0)
+    write_sample(root / "source", count=locations, seed=0)
     report("sample", locations)
     build(DATASET, root / "source", root / "catalog")
     report("built", locations * 3)

@@ -36,9 +36,9 @@ def runner() -> CliRunner:
 @pytest.fixture(scope="session")
 def rapidai4eo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RapidAI4EO resource files (the corpus' native formats) for 120 made-up locations."""
-    from stacforge.samples.rapidai4eo import write_sample
+    from stacforge.datasets.rapidai4eo.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("rapidai4eo-source"), locations=120, seed=0)
+    return write_sample(tmp_path_factory.mktemp("rapidai4eo-source"), count=120, seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -1,24 +1,38 @@
-"""stacforge: static STAC catalogs for EO ML datasets, and fast queries over big static catalogs."""
+"""stacforge: static STAC catalogs for EO ML datasets, and fast queries over big static catalogs.
 
-from importlib.metadata import PackageNotFoundError, version
+The verbs a Python user reaches for, each imported on first use (the libraries behind them
+would slow every command's start-up):
+
+- :func:`build`: a dataset's native files to a static STAC catalog with its indexes;
+- :func:`validate`: a catalog on disk against its core and extension schemas, offline;
+- :func:`crawl`: any static catalog (local or over HTTP) through a cache, into an index;
+- :func:`open_index`: an index (or a built catalog) to search, with pystac results.
+"""
+
+from __future__ import annotations
+
+import importlib
 from typing import TYPE_CHECKING, Any
 
+from stacforge._version import __version__
+
 if TYPE_CHECKING:
+    from stacforge.builder import build
+    from stacforge.catalog.validate import validate
+    from stacforge.crawl import crawl
     from stacforge.index.search import open_index
 
-try:
-    __version__ = version("stacforge")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
+__all__ = ["__version__", "build", "crawl", "open_index", "validate"]
 
-__all__ = ["__version__", "open_index"]
+_HOMES = {
+    "build": "stacforge.builder",
+    "crawl": "stacforge.crawl",
+    "open_index": "stacforge.index.search",
+    "validate": "stacforge.catalog.validate",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: the search stack (pyarrow, shapely, pystac) would slow every
-    # command's start-up.
-    if name == "open_index":
-        from stacforge.index.search import open_index
-
-        return open_index
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'stacforge' has no attribute {name!r}")

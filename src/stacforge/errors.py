@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from os import PathLike
+from typing import Any
 
 
 class StacforgeError(Exception):
@@ -24,3 +25,11 @@ class InputError(StacforgeError):
         self.message = message
         where = f"{self.path}: {record}" if record else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses process boundaries (parallel reads) as the same error.
+        return (_input_error, (self.path, self.message, self.record))
+
+
+def _input_error(path: str, message: str, record: str | None) -> InputError:
+    return InputError(path, message, record=record)

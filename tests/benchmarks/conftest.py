@@ -17,6 +17,6 @@ if str(BENCHMARKS) not in sys.path:
 @pytest.fixture(scope="session")
 def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RapidAI4EO resource files for 30 made-up locations (90 items)."""
-    from stacforge.samples.rapidai4eo import write_sample
+    from stacforge.datasets.rapidai4eo.sample import write_sample
 
-    return write_sample(tmp_path_factory.mktemp("bench-source"), locations=30, seed=0)
+    return write_sample(tmp_path_factory.mktemp("bench-source"), count=30, seed=0)

@@ -12,9 +12,9 @@ import pytest
 from stacforge.catalog.io import atomic_directory, write_json_atomic
 from stacforge.catalog.layout import item_path, relative_href
 from stacforge.catalog.model import CatalogSpec, CollectionSpec, PlacedItem
-from stacforge.catalog.writer import CatalogWriter, geometry_bbox
+from stacforge.catalog.writer import CatalogWriter
 from stacforge.errors import StacforgeError
-from stacforge.index import open_index
+from stacforge.geometry import geojson_bbox
 
 CATALOG = CatalogSpec(id="demo", title="Demo", description="A demo catalog.")
 SPEC = CollectionSpec(
@@ -163,45 +163,63 @@ def test_atomic_directory_keeps_old_output_on_failure(tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir()] == ["new.txt"]
 
 
-def test_relative_href_and_geometry_bbox() -> None:
+def test_relative_href_and_geojson_bbox() -> None:
     assert relative_href("a/b/x.json", "catalog.json") == "../../catalog.json"
     assert relative_href("a/x.json", "a/y/z.json") == "./y/z.json"
     multi = {"type": "MultiPoint", "coordinates": [[1, 5], [-2, 3]]}
-    assert geometry_bbox(multi) == [-2, 3, 1, 5]
+    assert geojson_bbox(multi) == [-2, 3, 1, 5]
     nested = {
         "type": "GeometryCollection",
         "geometries": [multi, {"type": "Point", "coordinates": [4, 0]}],
     }
-    assert geometry_bbox(nested) == [-2, 0, 4, 5]
+    assert geojson_bbox(nested) == [-2, 0, 4, 5]
 
 
-def test_sidecar_index_is_written_in_the_same_pass_and_advertised(tmp_path: Path) -> None:
-    placed = [PlacedItem("demo_source", ("p",), make_item(i)) for i in range(3)]
-    write(tmp_path, placed)
+class RecordingSink:
+    """An item sink that records what the writer hands it."""
 
-    collection = json.loads((tmp_path / "demo_source/collection.json").read_text())
-    assert collection["assets"]["geoparquet-items"] == {
-        "href": "./index/items.parquet",
-        "type": "application/vnd.apache.parquet",
-        "title": "All items of this collection as stac-geoparquet",
-        "roles": ["collection-mirror"],
-    }
-    manifest = json.loads((tmp_path / "demo_source/index/manifest.json").read_text())
-    assert manifest["items"] == 3
-    hits = open_index(tmp_path).search(ids=["item-1"])
-    assert [item.id for item in hits] == ["item-1"]
-    # The sidecar is not mistaken for an item folder, here or in a collection holding items.
-    sub = json.loads((tmp_path / "demo_source/p/collection.json").read_text())
-    assert len([link for link in sub["links"] if link["rel"] == "item"]) == 3
+    def __init__(self, log: list[tuple[str, ...]], collection: str) -> None:
+        self.log, self.collection = log, collection
+
+    def add(self, item: dict[str, Any], path: str) -> None:
+        self.log.append(("add", self.collection, item["id"], path))
+
+    def close(self) -> None:
+        self.log.append(("close", self.collection))
+
+    def abort(self, error: BaseException) -> None:
+        self.log.append(("abort", self.collection, str(error)))
 
 
-def test_no_index_writes_no_sidecar(tmp_path: Path) -> None:
-    with CatalogWriter(tmp_path, CATALOG, (SPEC,), index=False) as writer:
-        writer.add(PlacedItem("demo_source", (), make_item(1)))
+def test_sinks_see_every_finished_item_and_close_first(tmp_path: Path) -> None:
+    log: list[tuple[str, ...]] = []
+    with CatalogWriter(
+        tmp_path, CATALOG, (SPEC,), sinks=lambda c: RecordingSink(log, c), reserved=("index",)
+    ) as writer:
+        for i in range(2):
+            writer.add(PlacedItem("demo_source", ("p",), make_item(i)))
+        (tmp_path / "demo_source" / "index").mkdir()  # where a sink writes: not an item
         writer.close()
-    collection = json.loads((tmp_path / "demo_source/collection.json").read_text())
-    assert "assets" not in collection
-    assert not (tmp_path / "demo_source/index").exists()
+    assert log == [
+        ("add", "demo_source", "item-0", "demo_source/p/item-0/item-0.json"),
+        ("add", "demo_source", "item-1", "demo_source/p/item-1/item-1.json"),
+        ("close", "demo_source"),
+    ]
+    top = json.loads((tmp_path / "demo_source/collection.json").read_text())
+    assert [link["rel"] for link in top["links"]].count("item") == 0
+
+
+def test_sinks_are_aborted_when_the_write_fails(tmp_path: Path) -> None:
+    log: list[tuple[str, ...]] = []
+    with (
+        pytest.raises(StacforgeError, match="reserved"),
+        CatalogWriter(
+            tmp_path, CATALOG, (SPEC,), sinks=lambda c: RecordingSink(log, c), reserved=("index",)
+        ) as writer,
+    ):
+        writer.add(PlacedItem("demo_source", (), make_item(1)))
+        writer.add(PlacedItem("demo_source", (), {**make_item(2), "id": "index"}))
+    assert log[-1][0] == "abort"
 
 
 def test_atomic_writes_are_world_readable(tmp_path: Path) -> None:

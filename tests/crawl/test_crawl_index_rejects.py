@@ -27,7 +27,7 @@ def test_an_item_with_clashing_field_types_is_skipped_not_fatal(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     spec = CollectionSpec(id="c", title="C", description="C.", license="CC0-1.0")
-    with CatalogWriter(tmp_path / "cat", CatalogSpec("r", "R", "R."), [spec], index=False) as w:
+    with CatalogWriter(tmp_path / "cat", CatalogSpec("r", "R", "R."), [spec]) as w:
         for i in range(10):  # "x" is a number in nine items and text in the last one
             w.add(PlacedItem("c", (), item(i, "text" if i == 9 else i)))
         w.close()

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from stacforge.crawl.hrefs import redact, resolve, start_href, strip_userinfo
+from stacforge.crawl.hrefs import start_href
 from stacforge.errors import StacforgeError
+from stacforge.hrefs import redact, resolve, strip_userinfo
 
 
 @pytest.mark.parametrize(

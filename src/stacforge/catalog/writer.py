@@ -3,24 +3,24 @@
 Items go to disk as they arrive; the writer keeps only one small record per (sub-)collection
 (extent, counts, summaries, item_assets), so memory stays flat however many items stream past.
 Collection files are written at :meth:`CatalogWriter.close`, when their extents are known; their
-item links are read back from the directory tree rather than held in memory. In the same pass,
-each top-level collection gets its sidecar index (stac-geoparquet, see :mod:`stacforge.index`)
-in ``<collection>/index/``, advertised on the collection as a ``collection-mirror`` asset.
+item links are read back from the directory tree rather than held in memory. Item sinks see
+every item in the same pass (the builder plugs in the index writer there).
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
+from stacforge import media_types
 from stacforge.catalog.io import dumps
+from stacforge.catalog.items import STAC_VERSION
 from stacforge.catalog.layout import (
     CATALOG_FILE,
     COLLECTION_FILE,
@@ -28,25 +28,30 @@ from stacforge.catalog.layout import (
     item_path,
     relative_href,
 )
-from stacforge.catalog.model import CatalogSpec, CollectionSpec, PlacedItem
+from stacforge.catalog.model import CatalogSpec, CollectionSpec, Item, PlacedItem
 from stacforge.errors import StacforgeError
-from stacforge.index import layout as index_layout
-from stacforge.index.writer import IndexWriter
+from stacforge.geometry import geojson_bbox
+from stacforge.time import format_timestamp, item_interval
 
-STAC_VERSION = "1.1.0"
 MAX_LINKS = 10_000
 """Best practice: no catalog or collection file should list more links than this."""
-INDEX_FOLDER = "index"
-"""Folder of a top-level collection's sidecar index, beside its ``collection.json``."""
-INDEX_ASSET = "geoparquet-items"
-INDEX_MEMORY = 128 << 20
-"""Bytes of converted rows the sidecar writers of one build hold between them (each top-level
-collection's writer gets an equal share), so that a build's memory does not grow with the
-number of items or of collections."""
 
-_JSON = "application/json"
-_GEOJSON = "application/geo+json"
+_JSON = media_types.JSON
+_GEOJSON = media_types.GEOJSON
 _ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+
+
+class ItemSink(Protocol):
+    """Receives every item of one top-level collection as the writer writes it."""
+
+    def add(self, item: Item, path: str) -> None:
+        """Takes one finished item; ``path`` is its file relative to the catalog root."""
+
+    def close(self) -> None:
+        """Finishes, before the collection files are written."""
+
+    def abort(self, error: BaseException) -> None:
+        """Discards what was received: the write failed with ``error``."""
 
 
 @dataclass
@@ -72,7 +77,7 @@ class _Extent:
     def to_dict(self) -> dict[str, Any]:
         return {
             "spatial": {"bbox": [self.bbox or [-180.0, -90.0, 180.0, 90.0]]},
-            "temporal": {"interval": [[_format_datetime(self.start), _format_datetime(self.end)]]},
+            "temporal": {"interval": [[_timestamp(self.start), _timestamp(self.end)]]},
         }
 
 
@@ -130,9 +135,12 @@ class CatalogWriter:
         root_href: Where the catalog will be published; adds an absolute ``self`` link to the
             root catalog (a relative-published catalog). Without it, the catalog is
             self-contained (relative links only).
-        index: Write each top-level collection's sidecar index in the same pass.
+        sinks: Makes the item sink of a top-level collection (called with its id when its
+            first item arrives).
+        reserved: Folder names in a top-level collection's folder that are not items (where
+            sinks write); no item may take them as its id.
 
-    Use it as a context manager: an exception inside the block aborts the sidecar writers.
+    Use it as a context manager: an exception inside the block aborts the sinks.
     """
 
     def __init__(
@@ -142,11 +150,13 @@ class CatalogWriter:
         collections: Sequence[CollectionSpec],
         *,
         root_href: str | None = None,
-        index: bool = True,
+        sinks: Callable[[str], ItemSink] | None = None,
+        reserved: Collection[str] = (),
     ) -> None:
         self._root = Path(root)
-        self._index = index
-        self._indexes: dict[str, IndexWriter] = {}
+        self._make_sink = sinks
+        self._sinks: dict[str, ItemSink] = {}
+        self._reserved = frozenset(reserved)
         self._catalog = catalog
         self._specs = {spec.id: spec for spec in collections}
         self._root_href = root_href
@@ -167,21 +177,23 @@ class CatalogWriter:
         traceback: TracebackType | None,
     ) -> None:
         if exc is not None:
-            for index in self._indexes.values():
-                index.abort(exc)
+            for sink in self._sinks.values():
+                sink.abort(exc)
 
     def add(self, placed: PlacedItem) -> None:
         """Writes one item and folds it into its collections' extents and summaries."""
         collection, partition, item = placed
         node = self._nodes.get((collection, *partition)) or self._open_node(collection, partition)
         item_id = item["id"]
+        if item_id in self._reserved and not partition:
+            raise StacforgeError(f"item id {item_id!r} is reserved in {collection}")
         path = item_path(collection, partition, item_id)
         item.setdefault("stac_version", STAC_VERSION)
         item["collection"] = collection
         item["links"] = [*node.item_links, *item.get("links", ())]
         item.setdefault("stac_extensions", [])
         if "bbox" not in item and item.get("geometry"):
-            item["bbox"] = geometry_bbox(item["geometry"])
+            item["bbox"] = geojson_bbox(item["geometry"])
         folder = self._root / path.rpartition("/")[0]
         try:
             folder.mkdir()
@@ -189,7 +201,7 @@ class CatalogWriter:
             raise StacforgeError(f"duplicate item id {item_id!r} in {collection}") from None
         (folder / f"{item_id}.json").write_bytes(dumps(item))
 
-        start, end = _item_interval(item["properties"])
+        start, end = item_interval(item["properties"])
         for depth in range(len(partition), -1, -1):
             self._nodes[(collection, *partition[:depth])].extent.add(item["bbox"], start, end)
         node.items += 1
@@ -199,8 +211,8 @@ class CatalogWriter:
             if (value := properties.get(name)) is not None:
                 summary.add(value)
         _merge_item_assets(self._item_assets[collection], item.get("assets", {}))
-        if index := self._indexes.get(collection):
-            index.add(item, relative_href(f"{collection}/{INDEX_FOLDER}/x", path))
+        if sink := self._sinks.get(collection):
+            sink.add(item, path)
 
     def close(self) -> WriteSummary:
         """Writes the collection files and the root catalog; returns counts and warnings."""
@@ -208,8 +220,8 @@ class CatalogWriter:
             raise StacforgeError("catalog writer already closed")
         self._closed = True
         warnings: list[str] = []
-        for index in self._indexes.values():
-            index.close()
+        for sink in self._sinks.values():
+            sink.close()
         for node in self._nodes.values():
             self._write_collection(node, warnings)
         catalog: dict[str, Any] = {
@@ -264,12 +276,8 @@ class CatalogWriter:
             (self._root / collection_path(collection, here)).parent.mkdir(
                 parents=True, exist_ok=True
             )
-            if not depth and self._index:
-                self._indexes[collection] = IndexWriter(
-                    self._root / collection / INDEX_FOLDER,
-                    source=relative_href(f"{collection}/{INDEX_FOLDER}/x", CATALOG_FILE),
-                    memory_limit=INDEX_MEMORY // len(self._specs),
-                )
+            if not depth and self._make_sink is not None:
+                self._sinks[collection] = self._make_sink(collection)
             # Every item of a node sits at the same depth, so its structural links are shared.
             sample = item_path(collection, here, "x")
             self._nodes[key] = _Node(
@@ -319,7 +327,7 @@ class CatalogWriter:
                 for entry in os.scandir(folder)
                 if entry.is_dir()
                 and entry.name not in node.children
-                and (node.partition or entry.name != INDEX_FOLDER)
+                and (node.partition or entry.name not in self._reserved)
             )
             links.extend(
                 {"rel": "item", "href": f"./{item_id}/{item_id}.json", "type": _GEOJSON}
@@ -361,41 +369,8 @@ class CatalogWriter:
             if item_assets := self._item_assets[spec.id]:
                 collection["item_assets"] = item_assets
             collection.update(spec.extra_fields)
-            if spec.id in self._indexes:
-                collection["assets"] = {
-                    **collection.get("assets", {}),
-                    INDEX_ASSET: {
-                        "href": f"./{INDEX_FOLDER}/{index_layout.ITEMS_FILE}",
-                        "type": index_layout.MEDIA_TYPE,
-                        "title": "All items of this collection as stac-geoparquet",
-                        "roles": [index_layout.MIRROR_ROLE],
-                    },
-                }
         collection["links"] = links
         (self._root / path).write_bytes(dumps(collection))
-
-
-def geometry_bbox(geometry: Mapping[str, Any]) -> list[float]:
-    """The 2D bounding box of a GeoJSON geometry."""
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(coords: Any) -> None:
-        if coords and isinstance(coords[0], int | float):
-            xs.append(coords[0])
-            ys.append(coords[1])
-        else:
-            for c in coords:
-                walk(c)
-
-    if geometry["type"] == "GeometryCollection":
-        for part in geometry["geometries"]:
-            west, south, east, north = geometry_bbox(part)
-            xs.extend((west, east))
-            ys.extend((south, north))
-    else:
-        walk(geometry["coordinates"])
-    return [min(xs), min(ys), max(xs), max(ys)]
 
 
 def _partition_id(collection: str, partition: tuple[str, ...]) -> str:
@@ -405,23 +380,8 @@ def _partition_id(collection: str, partition: tuple[str, ...]) -> str:
     return "_".join((collection, *(_ID_UNSAFE.sub("-", key.lower()) for key in partition)))
 
 
-def _item_interval(properties: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    start = properties.get("start_datetime") or properties.get("datetime")
-    end = properties.get("end_datetime") or properties.get("datetime")
-    return (_parse_datetime(start) if start else None, _parse_datetime(end) if end else None)
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_datetime(value: str) -> datetime:
-    # Builders repeat the same few timestamps across items, hence the cache.
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _format_datetime(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
 
 
 def _merge_item_assets(item_assets: dict[str, dict[str, Any]], assets: Mapping[str, Any]) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from stacforge.catalog.io import write_bytes_atomic
-from stacforge.crawl.hrefs import strip_userinfo
+from stacforge.hrefs import strip_userinfo
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.request import getproxies
 import aiohttp
 from aiohttp.helpers import netrc_from_env
 
-from stacforge import __version__
+from stacforge._version import __version__
 from stacforge.crawl.cache import CachedResponse, ResponseCache
 from stacforge.crawl.documents import Document, FetchError, parse_json
 from stacforge.crawl.report import CrawlReport

@@ -21,11 +21,12 @@ from stacforge.crawl.client import (
     RetryPolicy,
 )
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
-from stacforge.crawl.hrefs import is_http, redact, resolve, start_href, strip_userinfo
+from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.mirrors import mirror_items, self_href
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
+from stacforge.hrefs import is_http, redact, resolve, strip_userinfo
 from stacforge.index import layout
 
 ItemSink = Callable[[dict[str, Any], str], None]

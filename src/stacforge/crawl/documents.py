@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 import orjson
 
-from stacforge.crawl.hrefs import redact
 from stacforge.errors import StacforgeError
+from stacforge.hrefs import redact
 
 StacType = Literal["Catalog", "Collection", "Feature"]
 

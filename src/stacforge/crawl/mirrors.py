@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from stacforge.crawl.client import HttpClient
 from stacforge.crawl.documents import FetchError
-from stacforge.crawl.hrefs import is_http
 from stacforge.errors import InputError
+from stacforge.hrefs import is_http
 from stacforge.index.reader import read_items
 
 _BATCH = 256

@@ -1,10 +1,29 @@
-"""The dataset builders, by name."""
+"""The registered datasets, by name; a dataset's package is imported only when it is used."""
 
 from __future__ import annotations
 
-from stacforge.datasets import rapidai4eo
-from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset
+import importlib
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (rapidai4eo.DATASET,)}
+from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset, DatasetOption
+from stacforge.errors import StacforgeError
 
-__all__ = ["DATASETS", "BuildOptions", "BuildPlan", "Dataset"]
+_PACKAGES = {
+    "rapidai4eo": "stacforge.datasets.rapidai4eo",
+}
+NAMES = tuple(sorted(_PACKAGES))
+"""The names of every registered dataset."""
+
+
+def get(name: str) -> Dataset:
+    """The dataset called ``name``, importing its package (and its dependencies) now.
+
+    Raises:
+        StacforgeError: No dataset has that name.
+    """
+    if name not in _PACKAGES:
+        raise StacforgeError(f"unknown dataset {name!r} (known: {', '.join(NAMES)})")
+    dataset: Dataset = importlib.import_module(_PACKAGES[name]).DATASET
+    return dataset
+
+
+__all__ = ["NAMES", "BuildOptions", "BuildPlan", "Dataset", "DatasetOption", "get"]

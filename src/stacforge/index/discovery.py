@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
+from stacforge import hrefs
 from stacforge.errors import InputError
-from stacforge.index import hrefs, layout
+from stacforge.index import layout
 
 
 def index_directories(path: Path) -> list[Path]:

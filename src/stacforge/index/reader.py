@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from stacforge import hrefs
 from stacforge.catalog.model import Item
 from stacforge.errors import InputError
-from stacforge.index import hrefs, layout
+from stacforge.index import layout
 from stacforge.index.rows import batch_items
 
 _ALWAYS_KEPT = frozenset({"datetime"})

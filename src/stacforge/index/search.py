@@ -29,9 +29,10 @@ import pystac
 import shapely
 from numpy.typing import NDArray
 
+from stacforge import hrefs
 from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
-from stacforge.index import cql2_filter, hrefs, layout
+from stacforge.index import cql2_filter, layout
 from stacforge.index.discovery import index_directories
 from stacforge.index.query import Interval, Query, SearchParams, parse_timestamp
 from stacforge.index.reader import Sidecar, gc_paused, item_dicts, read_rows

@@ -51,11 +51,12 @@ from stac_geoparquet.arrow._batch import StacJsonBatch
 # computes meanwhile); the writer writes items.parquet itself, with the same file metadata.
 from stac_geoparquet.arrow._to_parquet import create_parquet_metadata
 
-from stacforge import __version__
+from stacforge import hrefs
+from stacforge._version import __version__
 from stacforge.catalog.io import atomic_directory, dumps
 from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
-from stacforge.index import hrefs, layout, tables
+from stacforge.index import layout, tables
 from stacforge.index.hilbert import ORDER, hilbert_keys
 
 _HELPERS: Final = (tables.HREF, tables.SOURCES)

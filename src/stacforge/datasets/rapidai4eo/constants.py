@@ -31,9 +31,6 @@ LABEL_YEAR: Final = 2018
 PF_GSD: Final = 3.0
 S2_GSD: Final = 10.0
 
-GEOTIFF: Final = "image/tiff; application=geotiff"
-GEOJSON: Final = "application/geo+json"
-
 LABEL_PROPERTY: Final = "class"
 LABEL_DESCRIPTION: Final = (
     "Share of the 600 m sample footprint covered by each CORINE Land Cover 2018 level-3 class"

@@ -83,7 +83,7 @@ def read_locations(
     source: Path,
     classes: list[LabelClass],
     *,
-    on_invalid: Callable[[InputError], None] | None = None,
+    invalid: Callable[[InputError], None],
 ) -> Iterator[Location]:
     """Joins the geometries and labels files, yielding locations in labels-file order.
 
@@ -93,18 +93,12 @@ def read_locations(
         source: Folder holding the three resource files.
         classes: The label classes (see :func:`read_label_classes`); the labels file must have
             exactly these columns.
-        on_invalid: Called with the error for a bad sample, which is then skipped; without it
-            the first bad sample raises.
+        invalid: Called with the error for each bad sample (see
+            :meth:`stacforge.datasets.BuildOptions.invalid`: it raises, or reports and skips).
 
     Raises:
-        InputError: A file is missing, not gzip or malformed; or a bad sample (no ``on_invalid``).
+        InputError: A file is missing, not gzip or malformed; or what ``invalid`` raises.
     """
-
-    def invalid(error: InputError) -> None:
-        if on_invalid is None:
-            raise error
-        on_invalid(error)
-
     geometries_path = _require(source / GEOMETRIES_FILE)
     sample_ids, footprints = _read_footprints(geometries_path)
     index: dict[str, int] = {}

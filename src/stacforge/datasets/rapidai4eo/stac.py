@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from stacforge import media_types
 from stacforge.catalog import extensions
-from stacforge.catalog.layout import item_path, relative_href
+from stacforge.catalog.items import asset_href, item_link, new_asset, new_item
+from stacforge.catalog.labels import label_asset, label_classes, label_overview, label_properties
+from stacforge.catalog.layout import item_path
 from stacforge.catalog.model import CatalogSpec, CollectionSpec, Item, PlacedItem
 from stacforge.datasets.rapidai4eo import constants as c
 from stacforge.datasets.rapidai4eo.reader import LabelClass, Location
+from stacforge.geometry import utm_code
 
 _PF_STEPS = tuple((d.isoformat(), f"{d.isoformat()}{c.ACQUISITION_TIME}") for d in c.PF_DATES)
 _S2_STEPS = tuple(
@@ -25,7 +29,6 @@ def create_catalog() -> CatalogSpec:
 
 def create_collections(classes: list[LabelClass], asset_href_base: str) -> list[CollectionSpec]:
     """The three product collections; label classes come from the mappings file."""
-    base = _with_slash(asset_href_base)
     cite_as = {"rel": "cite-as", "href": c.CITE_AS, "title": "RapidAI4EO corpus"}
     return [
         CollectionSpec(
@@ -79,13 +82,13 @@ def create_collections(classes: list[LabelClass], asset_href_base: str) -> list[
             extra_fields={
                 "assets": {
                     "label_mappings": {
-                        "href": f"{base}resources/{c.LABEL_MAPPINGS_FILE}",
+                        "href": asset_href(asset_href_base, f"resources/{c.LABEL_MAPPINGS_FILE}"),
                         "type": "text/csv",
                         "title": "CORINE class keys, levels and names",
                         "roles": ["metadata"],
                     },
                     "labels_table": {
-                        "href": f"{base}resources/{c.LABELS_FILE}",
+                        "href": asset_href(asset_href_base, f"resources/{c.LABELS_FILE}"),
                         "type": "application/gzip",
                         "title": "Class shares of every sample location (CSV, gzipped)",
                         "roles": ["metadata"],
@@ -104,12 +107,11 @@ def create_items(location: Location, asset_href_base: str) -> list[PlacedItem]:
     }
     paths = {cid: item_path(cid, partition, item_id) for cid, item_id in ids.items()}
 
-    def link(rel: str, source: str, target: str) -> dict[str, Any]:
-        return {"rel": rel, "href": relative_href(paths[source], paths[target]), "type": c.GEOJSON}
+    def link(rel: str, source: str, target: str, title: str | None = None) -> dict[str, Any]:
+        return item_link(rel, paths[source], paths[target], title=title)
 
-    base = _with_slash(asset_href_base)
-    imagery = f"{base}imagery/{location.zone}/{location.tile}/{sample_id}"
-    proj_code = _utm_code(location.zone)
+    imagery = asset_href(asset_href_base, f"imagery/{location.zone}/{location.tile}/{sample_id}")
+    proj_code = utm_code(location.zone)
 
     pf_assets: dict[str, Any] = {}
     for day, timestamp in _PF_STEPS:
@@ -155,7 +157,9 @@ def create_items(location: Location, asset_href_base: str) -> list[PlacedItem]:
         ],
         [extensions.PROJECTION],
     )
-    labels_href = f"{base}labels/{location.zone}/{location.tile}/labels_{sample_id}.geojson"
+    labels_href = asset_href(
+        asset_href_base, f"labels/{location.zone}/{location.tile}/labels_{sample_id}.geojson"
+    )
     label = _item(
         location,
         ids[c.LABELS_COLLECTION],
@@ -164,18 +168,18 @@ def create_items(location: Location, asset_href_base: str) -> list[PlacedItem]:
             "datetime": None,
             "start_datetime": _LABEL_START,
             "end_datetime": _LABEL_END,
-            **extensions.label_properties(
+            **label_properties(
                 label_type="vector",
                 description=c.LABEL_DESCRIPTION,
                 properties=[c.LABEL_PROPERTY],
                 tasks=["classification"],
-                overviews=[extensions.label_overview(c.LABEL_PROPERTY, statistics=location.shares)],
+                overviews=[label_overview(c.LABEL_PROPERTY, statistics=location.shares)],
             ),
         },
-        {"labels": extensions.label_asset(labels_href, c.GEOJSON, label_type="vector")},
+        {"labels": label_asset(labels_href, media_types.GEOJSON, label_type="vector")},
         [
-            {**link("source", c.LABELS_COLLECTION, c.PF_COLLECTION), "title": "Planet Fusion"},
-            {**link("source", c.LABELS_COLLECTION, c.S2_COLLECTION), "title": "Sentinel-2"},
+            link("source", c.LABELS_COLLECTION, c.PF_COLLECTION, "Planet Fusion"),
+            link("source", c.LABELS_COLLECTION, c.S2_COLLECTION, "Sentinel-2"),
         ],
         [extensions.LABEL],
     )
@@ -194,32 +198,20 @@ def _item(
     links: list[dict[str, Any]],
     stac_extensions: list[str],
 ) -> Item:
-    return {
-        "type": "Feature",
-        "stac_version": "1.1.0",
-        "stac_extensions": stac_extensions,
-        "id": item_id,
-        "geometry": location.geometry,
-        "bbox": list(location.bbox),
-        "properties": properties,
-        "links": links,
-        "assets": assets,
-    }
+    return new_item(
+        item_id,
+        geometry=location.geometry,
+        bbox=location.bbox,
+        properties=properties,
+        assets=assets,
+        links=links,
+        stac_extensions=stac_extensions,
+    )
 
 
 def _geotiff(href: str, timestamp: str, role: str) -> dict[str, Any]:
-    return {"href": href, "type": c.GEOTIFF, "datetime": timestamp, "roles": [role]}
+    return new_asset(href, media_types.GEOTIFF, roles=[role], datetime=timestamp)
 
 
 def _label_classes(classes: list[LabelClass]) -> list[dict[str, Any]]:
-    return extensions.label_classes({c.LABEL_PROPERTY: [cls.key for cls in classes]})
-
-
-def _utm_code(zone: str) -> str:
-    """EPSG code of a UTM zone such as ``33N`` (WGS 84 / UTM zone 33N is EPSG:32633)."""
-    hemisphere = 326 if zone[-1] == "N" else 327
-    return f"EPSG:{hemisphere}{int(zone[:-1]):02d}"
-
-
-def _with_slash(base: str) -> str:
-    return base if base.endswith("/") else f"{base}/"
+    return label_classes({c.LABEL_PROPERTY: [cls.key for cls in classes]})

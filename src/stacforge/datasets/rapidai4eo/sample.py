@@ -99,12 +99,12 @@ _REGIONS = (
 )
 
 
-def write_sample(directory: str | Path, *, locations: int = 120, seed: int = 0) -> Path:
-    """Writes the three RapidAI4EO resource files for ``locations`` made-up sample locations.
+def write_sample(directory: str | Path, *, count: int = 120, seed: int = 0) -> Path:
+    """Writes the three RapidAI4EO resource files for ``count`` made-up sample locations.
 
     Args:
         directory: Folder to write into (created if missing).
-        locations: How many sample locations.
+        count: How many sample locations.
         seed: Seed of the random layout and label shares; equal seeds give equal files.
 
     Returns:
@@ -113,7 +113,7 @@ def write_sample(directory: str | Path, *, locations: int = 120, seed: int = 0) 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(locations, [r.weight for r in _REGIONS])
+    counts = rng.multinomial(count, [r.weight for r in _REGIONS])
     features: list[dict[str, object]] = []
     sample_ids: list[str] = []
     for region, n in zip(_REGIONS, counts, strict=True):

@@ -10,9 +10,10 @@ import click
 
 from stacforge.crawl.client import RetryPolicy
 from stacforge.crawl.crawler import CrawlOptions, crawl
-from stacforge.crawl.hrefs import redact, start_href, strip_userinfo
+from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.progress import StatusLine
 from stacforge.errors import InputError, StacforgeError
+from stacforge.hrefs import redact, strip_userinfo
 
 _WARNINGS_SHOWN = 20
 

@@ -7,21 +7,21 @@ import importlib
 import signal
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 
-from stacforge import __version__
+from stacforge._version import __version__
 from stacforge.errors import StacforgeError
 
 _COMMANDS = {
-    "build": "stacforge.datasets.commands:build_command",
-    "crawl": "stacforge.crawl.commands:crawl_command",
-    "index": "stacforge.index.commands:index_command",
-    "sample": "stacforge.samples.commands:sample_command",
-    "search": "stacforge.index.commands:search_command",
-    "validate": "stacforge.catalog.commands:validate_command",
+    "build": "stacforge.cli.build:build_command",
+    "crawl": "stacforge.cli.crawl:crawl_command",
+    "index": "stacforge.cli.index:index_command",
+    "sample": "stacforge.cli.build:sample_command",
+    "search": "stacforge.cli.search:search_command",
+    "serve": "stacforge.cli.serve:serve_command",
+    "validate": "stacforge.cli.validate:validate_command",
 }
 """Commands imported on first use, so a command pays only for the libraries it needs."""
 
@@ -71,20 +71,3 @@ def _exit_on_sigterm() -> Iterator[None]:
 @click.version_option(__version__, prog_name="stacforge")
 def cli() -> None:
     """Build static STAC catalogs for EO ML datasets, and query big static catalogs fast."""
-
-
-@cli.command("serve")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
-def serve_command(directory: Path, port: int) -> None:
-    """Serve the catalog (and sidecars) in DIRECTORY on loopback, with CORS, for STAC Browser."""
-    from stacforge.serve import serve
-
-    click.echo(
-        f"serving {directory} at http://127.0.0.1:{port}/catalog.json (Ctrl-C stops)", err=True
-    )
-    serve(directory, port=port)
-
-
-if __name__ == "__main__":
-    cli()

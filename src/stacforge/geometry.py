@@ -1,0 +1,108 @@
+"""Geometry shared by builders, the catalog writer and the crawler: bounding boxes, UTM zones
+and footprints reprojected to longitude/latitude."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import antimeridian
+import shapely
+import shapely.geometry
+import shapely.ops
+from pyproj import CRS, Transformer
+
+# How deeply positions nest in each GeoJSON geometry's coordinates (a position is depth 0).
+_POSITION_DEPTH = {
+    "Point": 0,
+    "MultiPoint": 1,
+    "LineString": 1,
+    "MultiLineString": 2,
+    "Polygon": 2,
+    "MultiPolygon": 3,
+}
+
+
+def geojson_bbox(geometry: Mapping[str, Any]) -> list[float]:
+    """The 2D bounding box ``[west, south, east, north]`` of a GeoJSON geometry (for a
+    footprint split along the antimeridian, ``west`` is greater than ``east``).
+
+    Raises:
+        ValueError: The geometry has no coordinates; KeyError or TypeError where it is
+            malformed.
+    """
+    xs: list[float] = []
+    ys: list[float] = []
+    for position in _positions(geometry):
+        xs.append(float(position[0]))
+        ys.append(float(position[1]))
+    if not xs:
+        raise ValueError("no coordinates")
+    west, east = min(xs), max(xs)
+    if west == -180.0 and east == 180.0 and geometry["type"] == "MultiPolygon":
+        # Split along the antimeridian (see to_lonlat): the box runs east across it, so that
+        # west > east, as the STAC spec asks.
+        west, _, east, _ = antimeridian.bbox(shapely.geometry.shape(geometry))
+    return [west, min(ys), east, max(ys)]
+
+
+def _positions(geometry: Mapping[str, Any]) -> Iterator[Any]:
+    if geometry["type"] == "GeometryCollection":
+        for part in geometry["geometries"]:
+            yield from _positions(part)
+        return
+    yield from _flatten(geometry["coordinates"], _POSITION_DEPTH[geometry["type"]])
+
+
+def _flatten(coordinates: Any, depth: int) -> Iterator[Any]:
+    if depth == 0:
+        yield coordinates
+        return
+    for part in coordinates:
+        yield from _flatten(part, depth - 1)
+
+
+def utm_code(zone: str) -> str:
+    """The EPSG code of a WGS 84 UTM zone such as ``33N`` (``EPSG:32633``) or ``7S``."""
+    number, hemisphere = int(zone[:-1]), zone[-1].upper()
+    if not 1 <= number <= 60 or hemisphere not in "NS":
+        raise ValueError(f"not a UTM zone: {zone!r}")
+    return f"EPSG:{326 if hemisphere == 'N' else 327}{number:02d}"
+
+
+def utm_zone(longitude: float, latitude: float) -> str:
+    """The standard UTM zone of a point, such as ``33N`` (no Norway or Svalbard exceptions:
+    the zone a reader computes from the longitude alone)."""
+    number = min(int((longitude + 180.0) // 6) + 1, 60)
+    return f"{number}{'N' if latitude >= 0 else 'S'}"
+
+
+def to_lonlat(
+    geometry: shapely.Geometry, crs: str | int | CRS, *, densify: float | None = None
+) -> dict[str, Any]:
+    """A footprint in ``crs`` as a GeoJSON geometry in longitude/latitude (EPSG:4326).
+
+    Args:
+        geometry: Polygon(s) in ``crs`` coordinates.
+        crs: Anything :class:`pyproj.CRS` reads (``"EPSG:5070"``, ``32633``, WKT).
+        densify: Insert vertices so that no edge is longer than this (in ``crs`` units) before
+            reprojecting, so that straight edges stay true to the footprint once curved.
+
+    Returns:
+        The reprojected geometry; one that crosses the antimeridian is split along it into a
+        MultiPolygon, as the GeoJSON spec asks.
+    """
+    if densify:
+        geometry = shapely.segmentize(geometry, densify)
+    transformer = _to_lonlat(CRS.from_user_input(crs).to_string())
+    projected = shapely.ops.transform(transformer.transform, geometry)
+    return dict(antimeridian.fix_shape(shapely.geometry.mapping(projected)))
+
+
+def _to_lonlat(crs: str) -> Transformer:
+    return _TRANSFORMERS.get(crs) or _TRANSFORMERS.setdefault(
+        crs, Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    )
+
+
+_TRANSFORMERS: dict[str, Transformer] = {}

@@ -1,0 +1,131 @@
+"""One resolver for hrefs: file paths, ``file://`` and ``http(s)`` URLs.
+
+Every part that follows links (the validator, the crawler, the sidecar index) resolves them
+here, so a scheme is judged the same way everywhere. Two readings are offered:
+
+- :func:`join` keeps relative hrefs relative (``join("../a/b.json", "../c.json")`` is
+  ``"../c.json"``), for hrefs stored next to what they point at (the sidecar);
+- :func:`resolve` gives what a crawler fetches: an ``http(s)`` URL or an absolute local path,
+  and refuses what a document may not lead to (a document read over HTTP never leads to a
+  local file).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+LOCAL_SCHEMES = frozenset({"", "file"})
+
+ABSOLUTE = r"^(?:[A-Za-z][A-Za-z0-9+.-]+:|/)"
+"""A URL scheme (two letters or more: one is a Windows drive) or a leading slash."""
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+_DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
+
+# Query parameters that carry secrets in signed URLs (S3, Azure SAS, GCS, API keys).
+_SECRET_PARAMETER = re.compile(r"sig|signature|token|key|secret|password|credential|auth", re.I)
+
+
+def scheme(href: str) -> str:
+    """The URL scheme of ``href`` in lower case; ``""`` for a path (even ``C:\\...``)."""
+    found = urlsplit(href).scheme.lower()
+    return found if len(found) > 1 else ""
+
+
+def is_http(href: str) -> bool:
+    """Whether ``href`` is an ``http`` or ``https`` URL."""
+    return scheme(href) in HTTP_SCHEMES
+
+
+def is_url(href: str) -> bool:
+    """Whether ``href`` starts with a URL scheme (a Windows drive letter is not one)."""
+    return _SCHEME.match(href) is not None
+
+
+def is_absolute(href: str) -> bool:
+    """Whether ``href`` is a URL or an absolute path."""
+    return is_url(href) or href.startswith("/")
+
+
+def join(base: str, href: str) -> str:
+    """Resolves ``href`` against the document at ``base``, as a browser would.
+
+    Unlike :func:`urllib.parse.urljoin`, a relative ``base`` gives a relative result, so hrefs
+    stored relative to an index directory stay relative and the directory can move with its
+    catalog.
+    """
+    if is_absolute(href):
+        return href
+    if is_url(base):
+        return urljoin(base, href)
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), href))
+
+
+def directory_base(location: str) -> str:
+    """A base for :func:`join` that resolves hrefs relative to the directory ``location``."""
+    return location if location.endswith("/") else f"{location}/"
+
+
+def resolve(href: str, base: str) -> str | None:
+    """Resolves a link's ``href`` against the document it was found in, for fetching.
+
+    Args:
+        href: The link's href, relative or absolute.
+        base: Where the document holding the link was read: an ``http(s)`` URL (the final one,
+            after redirects) or an absolute local path.
+
+    Returns:
+        An ``http(s)`` URL or an absolute local path without fragment, or None where the link
+        must not be followed: documents read over HTTP lead only to ``http(s)`` URLs (never to
+        local files, whatever the href looks like), local documents to local files or
+        ``http(s)`` URLs.
+    """
+    target_scheme = scheme(href)
+    if is_http(base):
+        if target_scheme not in HTTP_SCHEMES | {""} or _DRIVE.match(href):
+            return None
+        resolved = urldefrag(urljoin(base, href)).url
+        return resolved if is_http(resolved) else None
+    if target_scheme in HTTP_SCHEMES:
+        return urldefrag(href).url
+    if target_scheme not in LOCAL_SCHEMES:
+        return None
+    return local_path(href, os.path.dirname(base))
+
+
+def local_path(href: str, directory: str) -> str:
+    """The normalised path of a relative or ``file://`` href, relative to ``directory``.
+
+    Percent-escapes are decoded: an href is a URI reference, so ``a%20b.json`` names
+    ``a b.json``.
+    """
+    path = urlsplit(href).path if scheme(href) == "file" else urldefrag(href).url
+    return os.path.normpath(os.path.join(directory, unquote(path)))
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``, for hrefs that are stored (the sidecar, the cache)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def redact(href: str) -> str:
+    """``href`` fit to print: the password and secret query values replaced by ``***``."""
+    if not is_http(href):
+        return href
+    parts = urlsplit(href)
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
+    query = "&".join(
+        f"{name}=***" if sep and _SECRET_PARAMETER.search(name) else f"{name}{sep}{value}"
+        for name, sep, value in (pair.partition("=") for pair in parts.query.split("&"))
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
