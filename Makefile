@@ -10,7 +10,7 @@ DEMO := .demo
 # validator uses its user cache and downloads what is missing.
 export STACFORGE_SCHEMAS ?= $(abspath $(wildcard ../shared/schemas))
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv catalogs clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,18 @@ venv: $(INSTALLED)
 demo: $(INSTALLED)
 	BIN=$(BIN) DEMO=$(DEMO) scripts/demo.sh
 
+# The committed example catalogs, one per dataset, rebuilt from the built-in samples.
+catalogs: $(INSTALLED)
+	$(BIN)/python scripts/build_catalogs.py catalogs
+
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) $(DEMO) catalogs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

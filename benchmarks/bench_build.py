@@ -105,7 +105,7 @@ def _build_pystac(source: Path, out: Path, report: Report, *, link_objects: bool
     for count, location in enumerate(locations, start=1):
         by_file: dict[str, pystac.Item] = {}
         links: list[tuple[pystac.Item, dict[str, Any]]] = []
-        for placed in stac.create_items(location, base):
+        for placed in stac.create_items(location, classes, base):
             # The mapper's sibling links are hrefs in stacforge's layout, not pystac's: link the
             # Items themselves instead.
             own_links = placed.item.pop("links")

@@ -5,7 +5,7 @@
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO:-.demo}
-CATALOG=catalogs/rapidai4eo
+CATALOG=$DEMO/catalogs/rapidai4eo
 PORT=${PORT:-8765}
 BERLIN=13.05,52.35,13.72,52.69
 PF=rapidai4eo_v1_source_pf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,3 +35,12 @@ def item_interval(properties: Mapping[str, Any]) -> tuple[datetime | None, datet
     start = properties.get("start_datetime") or properties.get("datetime")
     end = properties.get("end_datetime") or properties.get("datetime")
     return (parse_timestamp(start) if start else None, parse_timestamp(end) if end else None)
+
+
+def build_time() -> datetime:
+    """Now, or the moment ``SOURCE_DATE_EPOCH`` names (seconds since 1970), as reproducible
+    builds set it: outputs that record when they were made stay identical from run to run."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip().isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)

@@ -27,7 +27,7 @@ import contextlib
 import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, NamedTuple, Self
@@ -58,6 +58,7 @@ from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import layout, tables
 from stacforge.index.hilbert import ORDER, hilbert_keys
+from stacforge.time import build_time, format_timestamp
 
 _HELPERS: Final = (tables.HREF, tables.SOURCES)
 
@@ -589,7 +590,7 @@ class _Summary:
         return {
             "format": layout.FORMAT,
             "stacforge_version": __version__,
-            "created": _format(datetime.now(UTC)),
+            "created": _format(build_time()),
             "source": source,
             "files": {
                 "items": layout.ITEMS_FILE,
@@ -670,7 +671,7 @@ def _extent(stats: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _format(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return format_timestamp(value)
 
 
 def _prepared(item: Item, href: str | None) -> tuple[Item, list[str]]:

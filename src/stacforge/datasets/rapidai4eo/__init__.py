@@ -21,7 +21,7 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Path]:
 
     def items(folder: Path) -> Iterator[PlacedItem]:
         for location in reader.read_locations(folder, classes, invalid=options.invalid):
-            yield from stac.create_items(location, base)
+            yield from stac.create_items(location, classes, base)
 
     return BuildPlan(
         catalog=stac.create_catalog(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from stacforge import media_types
@@ -99,8 +100,11 @@ def create_collections(classes: list[LabelClass], asset_href_base: str) -> list[
     ]
 
 
-def create_items(location: Location, asset_href_base: str) -> list[PlacedItem]:
-    """The Planet Fusion, Sentinel-2 and label items of one sample location, linked together."""
+def create_items(
+    location: Location, classes: list[LabelClass], asset_href_base: str
+) -> list[PlacedItem]:
+    """The Planet Fusion, Sentinel-2 and label items of one sample location, linked together;
+    the label item lists every class of the mappings file (``label:classes``)."""
     sample_id, partition = location.sample_id, (location.zone, location.tile)
     ids = {
         cid: f"{cid}_{sample_id}" for cid in (c.PF_COLLECTION, c.S2_COLLECTION, c.LABELS_COLLECTION)
@@ -173,6 +177,7 @@ def create_items(location: Location, asset_href_base: str) -> list[PlacedItem]:
                 description=c.LABEL_DESCRIPTION,
                 properties=[c.LABEL_PROPERTY],
                 tasks=["classification"],
+                classes=_label_classes(classes),
                 overviews=[label_overview(c.LABEL_PROPERTY, statistics=location.shares)],
             ),
         },
@@ -213,5 +218,11 @@ def _geotiff(href: str, timestamp: str, role: str) -> dict[str, Any]:
     return new_asset(href, media_types.GEOTIFF, roles=[role], datetime=timestamp)
 
 
+@functools.lru_cache(maxsize=1)
+def _label_classes_of(keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    # The same classes for every location: built once, shared by every label item.
+    return label_classes({c.LABEL_PROPERTY: list(keys)})
+
+
 def _label_classes(classes: list[LabelClass]) -> list[dict[str, Any]]:
-    return label_classes({c.LABEL_PROPERTY: [cls.key for cls in classes]})
+    return _label_classes_of(tuple(cls.key for cls in classes))
