@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import jsonschema
 import orjson
 from jsonschema.exceptions import relevance
 from referencing.exceptions import Unresolvable
 
+from stacforge import hrefs
 from stacforge.catalog.layout import root_document
 from stacforge.catalog.schemas import SchemaNotFound, SchemaStore
 
@@ -34,7 +34,6 @@ CORE_SCHEMA_PATHS = {
 }
 KINDS = {"Catalog": "catalog", "Collection": "collection", "Feature": "item"}
 WALKED_RELS = frozenset({"child", "item"})
-LOCAL_SCHEMES = frozenset({"", "file"})
 
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 40
@@ -187,10 +186,9 @@ def _unusable(path: Path, location: str, message: str) -> FileResult:
 
 def _local_target(path: Path, href: str) -> Path | None:
     """The file a link href points at, relative to the object at ``path``; None if remote."""
-    parts = urlsplit(href)
-    if parts.scheme.lower() not in LOCAL_SCHEMES:
+    if hrefs.scheme(href) not in hrefs.LOCAL_SCHEMES:
         return None
-    return Path(os.path.normpath(path.parent / unquote(parts.path)))
+    return Path(hrefs.local_path(href, str(path.parent)))
 
 
 def _explain(error: jsonschema.ValidationError) -> Iterator[jsonschema.ValidationError]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
@@ -10,10 +9,9 @@ import click
 
 from stacforge.crawl.client import RetryPolicy
 from stacforge.crawl.crawler import CrawlOptions, crawl
-from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.progress import StatusLine
 from stacforge.errors import InputError, StacforgeError
-from stacforge.hrefs import redact, strip_userinfo
+from stacforge.hrefs import redact
 
 _WARNINGS_SHOWN = 20
 
@@ -108,22 +106,19 @@ def crawl_command(
     )
     status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
     rejected: list[InputError] = []  # items the index cannot hold; the crawl goes on
-    with contextlib.ExitStack() as stack:
-        writer = None
-        if index is not None:
-            from stacforge.index.writer import IndexWriter  # pyarrow & co. only when needed
+    try:
+        if index is None:
+            report = crawl(href, None, cache=cache, options=options, progress=status)
+        else:
+            from stacforge.crawl.indexing import crawl_into_index  # pyarrow & co. when needed
 
-            source = strip_userinfo(start_href(href))
-            writer = stack.enter_context(
-                IndexWriter(index, source=source, overwrite=overwrite, on_invalid=rejected.append)
+            done = crawl_into_index(
+                href, index, overwrite=overwrite, cache=cache, options=options, progress=status
             )
-        try:
-            report = crawl(
-                href, writer.add if writer else None, cache=cache, options=options, progress=status
-            )
-        finally:
-            if status is not None:
-                status.clear()
+            report, rejected = done.report, done.rejected
+    finally:
+        if status is not None:
+            status.clear()
     warnings = [*report.warnings, *(f"item not indexed: {error}" for error in rejected)]
     for warning in warnings[:_WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)

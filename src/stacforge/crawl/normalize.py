@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-# How deeply positions nest in each GeoJSON geometry's coordinates (a position is depth 0).
-_POSITION_DEPTH = {
-    "Point": 0,
-    "MultiPoint": 1,
-    "LineString": 1,
-    "MultiLineString": 2,
-    "Polygon": 2,
-    "MultiPolygon": 3,
-}
+from stacforge.geometry import geojson_bbox
 
 
 def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> list[str]:
@@ -50,7 +41,7 @@ def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> li
     try:
         closed = _close_rings(geometry)
         if item.get("bbox") is None:
-            item["bbox"] = _bounds(geometry)
+            item["bbox"] = geojson_bbox(geometry)
             notes.append("no bbox; computed from the geometry")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         kind = geometry.get("type") if isinstance(geometry, dict) else None
@@ -77,30 +68,3 @@ def _close_rings(geometry: dict[str, Any]) -> int:
                 ring.append(list(ring[0]))
                 closed += 1
     return closed
-
-
-def _bounds(geometry: dict[str, Any]) -> list[float]:
-    """The 2D bounding box ``[west, south, east, north]`` of a GeoJSON geometry."""
-    xs, ys = [], []
-    for position in _positions(geometry):
-        xs.append(float(position[0]))
-        ys.append(float(position[1]))
-    if not xs:
-        raise ValueError("no coordinates")
-    return [min(xs), min(ys), max(xs), max(ys)]
-
-
-def _positions(geometry: dict[str, Any]) -> Iterator[list[float]]:
-    if geometry["type"] == "GeometryCollection":
-        for part in geometry["geometries"]:
-            yield from _positions(part)
-        return
-    yield from _flatten(geometry["coordinates"], _POSITION_DEPTH[geometry["type"]])
-
-
-def _flatten(coordinates: Any, depth: int) -> Iterator[list[float]]:
-    if depth == 0:
-        yield coordinates
-        return
-    for part in coordinates:
-        yield from _flatten(part, depth - 1)

@@ -1,0 +1,87 @@
+"""A crawl that ends in an index: what ``stacforge crawl --index`` and ``stacforge index`` do."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stacforge.crawl.crawler import CrawlOptions, ProgressCallback, crawl
+from stacforge.crawl.hrefs import start_href
+from stacforge.crawl.report import CrawlReport
+from stacforge.errors import InputError, StacforgeError
+from stacforge.hrefs import is_url, redact, strip_userinfo
+from stacforge.index.writer import IndexWriter
+
+
+@dataclass(frozen=True)
+class IndexedCrawl:
+    """A finished crawl into an index.
+
+    Attributes:
+        report: The crawl's report (failed documents, warnings, counts).
+        manifest: The index's manifest (items, assets, label rows, extents).
+        rejected: Items that were read but that the index cannot hold; the rest is indexed.
+    """
+
+    report: CrawlReport
+    manifest: dict[str, Any]
+    rejected: list[InputError] = field(default_factory=list)
+
+
+def crawl_into_index(
+    href: str | os.PathLike[str],
+    index: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    relative_hrefs: bool = False,
+    require_all: bool = False,
+    cache: str | os.PathLike[str] | None = None,
+    options: CrawlOptions = CrawlOptions(),  # noqa: B008 (frozen: a shared default is safe)
+    progress: ProgressCallback | None = None,
+) -> IndexedCrawl:
+    """Crawls the static catalog at ``href`` and writes the index of its items to ``index``.
+
+    The index appears whole or not at all. Documents that cannot be read are listed in the
+    report (their subtrees are missing); items the index cannot hold are listed in
+    ``rejected``.
+
+    Args:
+        href: An ``http(s)`` URL or a local path of a catalog, collection or item.
+        index: The index directory to write.
+        overwrite: Replace an existing ``index`` (once the new one is complete).
+        relative_hrefs: Store local item hrefs relative to ``index`` (so that a catalog and its
+            index can move together) instead of absolute.
+        require_all: Write nothing, and raise, if any document cannot be read.
+        cache: Directory of the HTTP response cache; None caches nothing.
+        options: Concurrency, retries, limits, and which part of the tree to crawl.
+        progress: Called with the running report after each document.
+
+    Raises:
+        StacforgeError: ``index`` exists without ``overwrite``; with ``require_all``, a
+            document could not be read (the error lists the first few).
+    """
+    root = Path(index).resolve()
+    rejected: list[InputError] = []
+
+    def reject(error: InputError) -> None:
+        # The writer names items by their stored href; report where the item really is.
+        where = error.path if is_url(error.path) else os.path.normpath(root / error.path)
+        rejected.append(InputError(where, error.message, record=error.record))
+
+    source = strip_userinfo(start_href(href))
+    with IndexWriter(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer:
+
+        def add(item: dict[str, Any], item_href: str) -> None:
+            if relative_hrefs and not is_url(item_href):
+                item_href = os.path.relpath(item_href, root).replace(os.sep, "/")
+            writer.add(item, item_href)
+
+        report = crawl(href, add, cache=cache, options=options, progress=progress)
+        if require_all and report.failures:
+            shown = "; ".join(str(failure) for failure in report.failures[:3])
+            more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
+            raise StacforgeError(f"{redact(str(href))}: unreadable documents: {shown}{more}")
+        manifest = writer.close()
+    return IndexedCrawl(report=report, manifest=manifest, rejected=rejected)
