@@ -220,7 +220,7 @@ def _is_discriminator(error: jsonschema.ValidationError) -> bool:
 
 def _message(error: jsonschema.ValidationError) -> str:
     # jsonschema puts the whole failing instance in the message; an item is too big for a line.
-    message = error.message.replace(repr(error.instance), _short.repr(error.instance), 1)
+    message = str(error.message).replace(repr(error.instance), _short.repr(error.instance), 1)
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 

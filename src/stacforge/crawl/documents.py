@@ -74,6 +74,9 @@ async def read_local(path: str) -> Document:
         raise FetchError(path, str(error)) from error
 
 
+_STAC_TYPES: tuple[StacType, ...] = ("Catalog", "Collection", "Feature")
+
+
 def stac_type(data: dict[str, Any]) -> StacType | None:
     """What kind of STAC object ``data`` is, or None if it is none of them.
 
@@ -81,8 +84,9 @@ def stac_type(data: dict[str, Any]) -> StacType | None:
     ``extent``, a catalog by having ``id`` and ``links``.
     """
     declared = data.get("type")
-    if declared in ("Catalog", "Collection", "Feature"):
-        return declared
+    for known in _STAC_TYPES:
+        if declared == known:
+            return known
     if declared is None and "id" in data and "links" in data:
         return "Collection" if "extent" in data else "Catalog"
     return None

@@ -129,7 +129,7 @@ class SampleWriter(Protocol):
     """Writes made-up input of ``count`` samples in the dataset's native format to ``out``
     (same ``seed``, same bytes) and returns the SOURCE folder to build from."""
 
-    def __call__(self, out: Path, *, count: int, seed: int = 0) -> Path: ...
+    def __call__(self, out: Path, /, *, count: int, seed: int = 0) -> Path: ...
 
 
 @dataclass(frozen=True)
