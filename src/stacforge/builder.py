@@ -2,7 +2,7 @@
 
 The builder joins the layers below it: the dataset's plan streams placed items into the
 catalog writer, and each top-level collection's items also stream into its index writer (the
-sidecar index, see :mod:`stacforge.index`), which the collection then advertises as a
+index, see :mod:`stacforge.index`), which the collection then advertises as a
 ``collection-mirror`` asset.
 """
 

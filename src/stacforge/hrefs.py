@@ -1,10 +1,10 @@
 """One resolver for hrefs: file paths, ``file://`` and ``http(s)`` URLs.
 
-Every part that follows links (the validator, the crawler, the sidecar index) resolves them
+Every part that follows links (the validator, the crawler, the index) resolves them
 here, so a scheme is judged the same way everywhere. Two readings are offered:
 
 - :func:`join` keeps relative hrefs relative (``join("../a/b.json", "../c.json")`` is
-  ``"../c.json"``), for hrefs stored next to what they point at (the sidecar);
+  ``"../c.json"``), for hrefs stored next to what they point at (the index);
 - :func:`resolve` gives what a crawler fetches: an ``http(s)`` URL or an absolute local path,
   and refuses what a document may not lead to (a document read over HTTP never leads to a
   local file).
@@ -107,7 +107,7 @@ def local_path(href: str, directory: str) -> str:
 
 
 def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:password@``, for hrefs that are stored (the sidecar, the cache)."""
+    """``url`` without ``user:password@``, for hrefs that are stored (the index, the cache)."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url

@@ -1,4 +1,4 @@
-"""``serve``: a static catalog (and its sidecars) over HTTP on loopback, with CORS.
+"""``serve``: a static catalog (and its indexes) over HTTP on loopback, with CORS.
 
 Enough for STAC Browser, for crawling a local catalog over HTTP, and for tests; not a
 production server. Files are served with ETag / Last-Modified, so revalidation answers 304.

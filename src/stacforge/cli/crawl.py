@@ -1,4 +1,4 @@
-"""``stacforge crawl``: a static catalog (HTTP or local) into the cache and the sidecar index."""
+"""``stacforge crawl``: a static catalog (HTTP or local) into the cache and the index."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ _WARNINGS_SHOWN = 20
 @click.option(
     "--index",
     type=click.Path(path_type=Path),
-    help="Write the sidecar index of the crawled items to this directory.",
+    help="Write the index of the crawled items to this directory.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the index if it exists.")
 @click.option(
@@ -90,7 +90,7 @@ def crawl_command(
     """Crawl the static STAC catalog at HREF (an http(s) URL or a local path).
 
     Reads every catalog, collection and item breadth-first, CONCURRENCY at a time, through the
-    cache, and writes the sidecar index. Exits with status 1, listing them, if any document
+    cache, and writes the index. Exits with status 1, listing them, if any document
     could not be read.
     """
     chosen = {part for value in collections for part in value.split(",") if part}

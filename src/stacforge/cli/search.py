@@ -81,7 +81,7 @@ def search_command(
     asset_datetime: str | None,
     output: str,
 ) -> None:
-    """Search sidecar indexes: INDEX is an index directory, or a catalog or collection whose
+    """Search indexes: INDEX is an index directory, or a catalog or collection whose
     collections advertise one (as `stacforge build` writes them).
 
     Every filter combines with AND. Label conditions select label items and the items they

@@ -11,7 +11,7 @@ import click
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
 def serve_command(directory: Path, port: int) -> None:
-    """Serve the catalog (and sidecars) in DIRECTORY on loopback, with CORS, for STAC Browser."""
+    """Serve the catalog (and its indexes) in DIRECTORY on loopback, with CORS, for STAC Browser."""
     from stacforge.serve import serve
 
     click.echo(
