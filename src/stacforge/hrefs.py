@@ -24,6 +24,7 @@ ABSOLUTE = r"^(?:[A-Za-z][A-Za-z0-9+.-]+:|/)"
 """A URL scheme (two letters or more: one is a Windows drive) or a leading slash."""
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
+_USERINFO = re.compile(r"//[^/?#]*@")
 
 # Query parameters that carry secrets in signed URLs (S3, Azure SAS, GCS, API keys).
 _SECRET_PARAMETER = re.compile(r"sig|signature|token|key|secret|password|credential|auth", re.I)
@@ -31,8 +32,8 @@ _SECRET_PARAMETER = re.compile(r"sig|signature|token|key|secret|password|credent
 
 def scheme(href: str) -> str:
     """The URL scheme of ``href`` in lower case; ``""`` for a path (even ``C:\\...``)."""
-    found = urlsplit(href).scheme.lower()
-    return found if len(found) > 1 else ""
+    found = _SCHEME.match(href)
+    return found[0][:-1].lower() if found else ""
 
 
 def is_http(href: str) -> bool:
@@ -80,20 +81,27 @@ def resolve(href: str, base: str) -> str | None:
     Returns:
         An ``http(s)`` URL or an absolute local path without fragment, or None where the link
         must not be followed: documents read over HTTP lead only to ``http(s)`` URLs (never to
-        local files, whatever the href looks like), local documents to local files or
-        ``http(s)`` URLs.
+        local files, whatever the href looks like: ``C:/x.json`` is a Windows path, not a URL
+        with the scheme ``c``), local documents to local files or ``http(s)`` URLs; and None
+        for a malformed URL.
     """
-    target_scheme = scheme(href)
-    if is_http(base):
-        if target_scheme not in HTTP_SCHEMES | {""} or _DRIVE.match(href):
+    try:
+        target_scheme = scheme(href)
+        if is_http(base):
+            if target_scheme not in HTTP_SCHEMES | {""} or _DRIVE.match(href):
+                return None
+            resolved = urldefrag(urljoin(base, href)).url
+            urlsplit(resolved).port  # noqa: B018 (raises ValueError on a malformed host or port)
+            return resolved if is_http(resolved) else None
+        if target_scheme in HTTP_SCHEMES:
+            resolved = urldefrag(href).url
+            urlsplit(resolved).port  # noqa: B018
+            return resolved
+        if target_scheme not in LOCAL_SCHEMES:
             return None
-        resolved = urldefrag(urljoin(base, href)).url
-        return resolved if is_http(resolved) else None
-    if target_scheme in HTTP_SCHEMES:
-        return urldefrag(href).url
-    if target_scheme not in LOCAL_SCHEMES:
+        return local_path(href, os.path.dirname(base))
+    except ValueError:  # "http://[::1/x.json", a port that is no number
         return None
-    return local_path(href, os.path.dirname(base))
 
 
 def local_path(href: str, directory: str) -> str:
@@ -106,19 +114,33 @@ def local_path(href: str, directory: str) -> str:
     return os.path.normpath(os.path.join(directory, unquote(path)))
 
 
-def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:password@``, for hrefs that are stored (the index, the cache)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+def storable(url: str) -> str:
+    """``url`` fit to store (in an index, a manifest, the cache): without ``user:password@``
+    and without query parameters that carry secrets (signatures, tokens, keys).
+
+    Stored hrefs are only resolved against, never fetched with their query, so nothing that
+    works is lost; a credential in them would outlive the crawl in files that get shared.
+    """
+    if not is_http(url):
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _SECRET_PARAMETER.search(pair.partition("=")[0])
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def redact(href: str) -> str:
     """``href`` fit to print: the password and secret query values replaced by ``***``."""
     if not is_http(href):
         return href
-    parts = urlsplit(href)
+    try:
+        parts = urlsplit(href)
+    except ValueError:  # malformed: hide whatever stands before an "@"
+        return _USERINFO.sub("//***@", href)
     netloc = parts.netloc
     userinfo, at, host = netloc.rpartition("@")
     if at:

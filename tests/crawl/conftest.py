@@ -60,6 +60,7 @@ class CatalogServer:
         latency: Seconds added to every request.
         etags: Send ETags (else only Last-Modified).
         auth: Required ``(user, password)``, if any.
+        redirects: Paths answered with a ``301`` to the given URL (absolute or relative).
     """
 
     root: Path
@@ -67,6 +68,7 @@ class CatalogServer:
     latency: float = 0.0
     etags: bool = True
     auth: tuple[str, str] | None = None
+    redirects: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     port: int = 0
 
@@ -136,6 +138,8 @@ class CatalogServer:
             encode_basic_auth(*self.auth)
         ):
             raise web.HTTPUnauthorized()
+        if (target := self.redirects.get(request.path.lstrip("/"))) is not None:
+            raise web.HTTPMovedPermanently(location=target)
         path = self._file(request)
         body = path.read_bytes()
         mtime = int(path.stat().st_mtime)

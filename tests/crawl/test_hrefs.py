@@ -8,7 +8,7 @@ import pytest
 
 from stacforge.crawl.hrefs import start_href
 from stacforge.errors import StacforgeError
-from stacforge.hrefs import redact, resolve, strip_userinfo
+from stacforge.hrefs import redact, resolve, storable
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,21 @@ def test_redact_hides_passwords_and_signed_query_values() -> None:
     assert redact("/local/path.json") == "/local/path.json"
 
 
-def test_strip_userinfo() -> None:
-    assert strip_userinfo("https://me:s3cret@h:8080/c.json") == "https://h:8080/c.json"
-    assert strip_userinfo("https://h/c.json") == "https://h/c.json"
+def test_storable() -> None:
+    assert storable("https://me:s3cret@h:8080/c.json") == "https://h:8080/c.json"
+    assert storable("https://h/c.json") == "https://h/c.json"
+    signed = "https://h/c.json?X-Amz-Signature=abc&sv=2020&sig=s3&page=2&api_key=k&token=t"
+    assert storable(signed) == "https://h/c.json?sv=2020&page=2"
+
+
+def test_resolve_refuses_what_a_remote_document_may_not_lead_to() -> None:
+    base = "https://h/a/catalog.json"
+    # A Windows drive path is not a URL with the scheme "c": never a local file from HTTP.
+    assert resolve("C:/x/catalog.json", base) is None
+    assert resolve("c:\\x\\catalog.json", base) is None
+    assert resolve("file:///etc/passwd", base) is None
+    assert resolve("/b/c.json", base) == "https://h/b/c.json"
+    # Malformed URLs are refused, not raised.
+    assert resolve("http://[::1/x.json", base) is None
+    assert resolve("http://h:port/x.json", base) is None
+    assert resolve("http://[::1/x.json", "/local/catalog.json") is None

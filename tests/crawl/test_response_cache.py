@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stacforge.crawl.cache import CachedResponse, ResponseCache
+from stacforge.crawl.cache import CachedResponse, CorruptEntry, ResponseCache
 
 
 def test_round_trip_keeps_body_and_validators(tmp_path: Path) -> None:
@@ -39,5 +39,7 @@ def test_damaged_entry_is_dropped(tmp_path: Path, keep: int) -> None:
     cache.put("https://h/c.json", CachedResponse(b'{"id": "x"}'))
     path = cache.path("https://h/c.json")
     path.write_bytes(path.read_bytes()[:keep])
-    assert cache.get("https://h/c.json") is None
+    with pytest.raises(CorruptEntry):
+        cache.get("https://h/c.json")
     assert not path.exists()
+    assert cache.get("https://h/c.json") is None

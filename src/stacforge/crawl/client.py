@@ -10,16 +10,18 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Generic, NamedTuple, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 from urllib.request import getproxies
 
 import aiohttp
 from aiohttp.helpers import netrc_from_env
 
 from stacforge._version import __version__
-from stacforge.crawl.cache import CachedResponse, ResponseCache
+from stacforge.crawl.cache import CachedResponse, CorruptEntry, ResponseCache
 from stacforge.crawl.documents import Document, FetchError, parse_json
 from stacforge.crawl.report import CrawlReport
 from stacforge.errors import StacforgeError
+from stacforge.hrefs import storable
 
 _CHUNK_SIZE = 1 << 16
 
@@ -59,6 +61,12 @@ class RetryPolicy:
 
 class _CacheHit(NamedTuple, Generic[T]):
     entry: CachedResponse
+    parsed: T
+
+
+class _Fetched(NamedTuple, Generic[T]):
+    url: str
+    """Where the body came from (see :func:`_base`), which its links resolve against."""
     parsed: T
 
 
@@ -126,8 +134,10 @@ class HttpClient:
             self._session = None
 
     async def fetch(self, url: str) -> Document:
-        """Fetches and parses the JSON object at ``url`` (see :meth:`fetch_parsed`)."""
-        return Document(url, await self.fetch_parsed(url, parse_json))
+        """Fetches and parses the JSON object at ``url`` (see :meth:`fetch_parsed`); the
+        document's ``href`` is the final URL after redirects, which its links resolve against."""
+        fetched = await self._fetch(url, parse_json)
+        return Document(fetched.url, fetched.parsed)
 
     async def fetch_parsed(self, url: str, parse: Callable[[bytes], T]) -> T:
         """Fetches ``url`` and returns ``parse(body)``.
@@ -141,12 +151,20 @@ class HttpClient:
             FetchError: The document could not be read after all retries, the server answered
                 with a status that is not retried, or (offline) it is not in the cache.
         """
-        cached = await self._cached(url, parse)
+        return (await self._fetch(url, parse)).parsed
+
+    async def _fetch(self, url: str, parse: Callable[[bytes], T]) -> _Fetched[T]:
+        try:
+            cached = await self._cached(url, parse)
+        except CorruptEntry:
+            if self._offline:
+                raise FetchError(url, "the cache entry is corrupt (offline)") from None
+            cached = None
         if self._offline:
             if cached is None:
                 raise FetchError(url, "not in the cache (offline)")
             self._report.from_cache += 1
-            return cached.parsed
+            return _Fetched(_base(url, cached.entry.url), cached.parsed)
         retry = 0
         while True:
             try:
@@ -160,6 +178,11 @@ class HttpClient:
                 await asyncio.sleep(self._retry.delay(retry, error.retry_after))
 
     async def _cached(self, url: str, parse: Callable[[bytes], T]) -> _CacheHit[T] | None:
+        """The cached entry of ``url`` and its parsed body, if any.
+
+        Raises:
+            CorruptEntry: The entry was damaged, or its body no longer parses (it is removed).
+        """
         if self._cache is None:
             return None
         # Read here, not in a worker thread: an entry is one small local file, cheaper to read
@@ -172,11 +195,11 @@ class HttpClient:
             return _CacheHit(entry, parse(entry.body))
         except ValueError:
             await asyncio.to_thread(self._cache.discard, url)
-            return None
+            raise CorruptEntry(url) from None
 
     async def _request(
         self, url: str, parse: Callable[[bytes], T], cached: _CacheHit[T] | None
-    ) -> T:
+    ) -> _Fetched[T]:
         assert self._session is not None, "HttpClient is used outside `async with`"
         headers = {}
         if cached is not None:
@@ -187,9 +210,11 @@ class HttpClient:
         self._report.requests += 1
         try:
             async with self._session.get(url, headers=headers) as response:
+                # Redirected: the links resolve against the final URL (kept without secrets).
+                final = storable(str(response.url)) if response.history else None
                 if response.status == 304 and cached is not None:
                     self._report.not_modified += 1
-                    return cached.parsed
+                    return _Fetched(_base(url, final or cached.entry.url), cached.parsed)
                 if response.status == 429 or response.status >= 500:
                     retry_after = _seconds_until(response.headers.get("Retry-After"))
                     raise _Retryable(f"HTTP {response.status}", retry_after)
@@ -197,7 +222,7 @@ class HttpClient:
                     raise FetchError(url, f"HTTP {response.status} {response.reason or ''}".strip())
                 body = await self._read_body(url, response)
                 fresh = CachedResponse(
-                    body, response.headers.get("ETag"), response.headers.get("Last-Modified")
+                    body, response.headers.get("ETag"), response.headers.get("Last-Modified"), final
                 )
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             raise _Retryable(_describe(error)) from error
@@ -209,7 +234,7 @@ class HttpClient:
             raise _Retryable(str(error)) from error
         if self._cache is not None:
             await self._store(url, fresh)
-        return parsed
+        return _Fetched(_base(url, final), parsed)
 
     async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
         declared = response.content_length
@@ -230,6 +255,21 @@ class HttpClient:
         except OSError as error:
             where = self._cache.path(url)
             raise StacforgeError(f"{where}: cannot write the cache ({error})") from error
+
+
+def _base(requested: str, final: str | None) -> str:
+    """The URL a document's links resolve against: the requested URL, or after a redirect the
+    final one, with the request's credentials only where it stays on the same origin."""
+    if final is None:
+        return requested
+    asked, landed = urlsplit(requested), urlsplit(final)
+    if "@" in asked.netloc and (asked.scheme, asked.hostname, asked.port) == (
+        landed.scheme,
+        landed.hostname,
+        landed.port,
+    ):
+        return urlunsplit(landed._replace(netloc=asked.netloc))
+    return final
 
 
 def _environment_configures_requests() -> bool:

@@ -26,7 +26,7 @@ from stacforge.crawl.mirrors import mirror_items, self_href
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
-from stacforge.hrefs import is_http, redact, resolve, strip_userinfo
+from stacforge.hrefs import is_http, redact, resolve, storable
 from stacforge.index import layout
 
 ItemSink = Callable[[dict[str, Any], str], None]
@@ -126,6 +126,8 @@ class Crawler:
         """Crawls from ``href`` (a catalog, collection or item) and returns the report."""
         started = time.monotonic()
         self._enqueue(start_href(href), 0, None, self._options.collections is None)
+        if self._cache is not None:
+            await asyncio.to_thread(self._cache.remove_debris)
         client = HttpClient(
             self.report,
             cache=self._cache,
@@ -191,6 +193,9 @@ class Crawler:
         if self._options.max_depth is not None and depth > self._options.max_depth:
             return
         collection = data.get("id") if kind == "Collection" else None
+        if collection is not None and not isinstance(collection, str):
+            self._warn(document.href, "collection id is not a string; its items name none")
+            collection = None
         chosen = link.chosen or (
             collection is not None and collection in (self._options.collections or ())
         )
@@ -199,7 +204,10 @@ class Crawler:
             return
         links = data.get("links")
         for entry in links if isinstance(links, list) else ():
-            if not isinstance(entry, dict) or entry.get("rel") not in _FOLLOWED_RELS:
+            if not isinstance(entry, dict):
+                continue
+            rel = entry.get("rel")
+            if not isinstance(rel, str) or rel not in _FOLLOWED_RELS:
                 continue
             href = entry.get("href")
             if not isinstance(href, str):
@@ -287,7 +295,7 @@ class Crawler:
             self._warn(href, note)
         if self._on_item is not None:
             try:
-                self._on_item(item, strip_userinfo(href))
+                self._on_item(item, storable(href))
             except InputError as error:
                 self._warn(href, f"item not indexed: {error.message}")
                 return

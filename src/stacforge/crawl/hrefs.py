@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 from stacforge.catalog.layout import root_document
 from stacforge.errors import StacforgeError
@@ -15,10 +15,15 @@ def start_href(href: str | os.PathLike[str]) -> str:
     the ``catalog.json`` or ``collection.json`` in it).
 
     Raises:
-        StacforgeError: ``href`` is a URL with a scheme other than ``http(s)`` or ``file``.
+        StacforgeError: ``href`` is a malformed URL, or one with a scheme other than
+            ``http(s)`` or ``file``.
     """
     text = os.fspath(href)
     if is_http(text):
+        try:
+            urlsplit(text).port  # noqa: B018 (raises ValueError on a malformed host or port)
+        except ValueError:
+            raise StacforgeError(f"{redact(text)}: not a valid URL") from None
         return urldefrag(text).url
     if scheme(text) not in ("", "file"):
         raise StacforgeError(f"{redact(text)}: only http(s) URLs and local paths can be crawled")

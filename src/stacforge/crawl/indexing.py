@@ -11,7 +11,7 @@ from stacforge.crawl.crawler import CrawlOptions, ProgressCallback, crawl
 from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.report import CrawlReport
 from stacforge.errors import InputError, StacforgeError
-from stacforge.hrefs import is_url, redact, strip_userinfo
+from stacforge.hrefs import is_url, redact, storable
 from stacforge.index.writer import IndexWriter
 
 
@@ -70,7 +70,7 @@ def crawl_into_index(
         where = error.path if is_url(error.path) else os.path.normpath(root / error.path)
         rejected.append(InputError(where, error.message, record=error.record))
 
-    source = strip_userinfo(start_href(href))
+    source = storable(start_href(href))
     with IndexWriter(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer:
 
         def add(item: dict[str, Any], item_href: str) -> None:
