@@ -51,6 +51,20 @@ _WARNINGS_SHOWN = 20
     help="Seconds to wait to connect, and for each read.",
 )
 @click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=CrawlOptions.deadline,
+    show_default=True,
+    help="Seconds one request may take in all, however its bytes trickle in.",
+)
+@click.option(
+    "--max-bytes-in-flight",
+    type=click.IntRange(min=1),
+    default=CrawlOptions.max_bytes_in_flight,
+    show_default=True,
+    help="Bytes of responses held in memory at once, across all requests.",
+)
+@click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
     default=CrawlOptions.max_bytes,
@@ -81,6 +95,8 @@ def crawl_command(
     concurrency: int,
     retries: int,
     timeout: float,
+    deadline: float,
+    max_bytes_in_flight: int,
     max_bytes: int,
     offline: bool,
     collections: tuple[str, ...],
@@ -98,7 +114,9 @@ def crawl_command(
         concurrency=concurrency,
         retry=RetryPolicy(retries=retries),
         timeout=timeout,
+        deadline=deadline,
         max_bytes=max_bytes,
+        max_bytes_in_flight=max_bytes_in_flight,
         offline=offline,
         collections=chosen or None,
         max_depth=max_depth,

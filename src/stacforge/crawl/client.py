@@ -27,7 +27,9 @@ _CHUNK_SIZE = 1 << 16
 
 DEFAULT_CONNECTIONS = 64
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_DEADLINE = 300.0
 DEFAULT_MAX_BYTES = 64 << 20
+DEFAULT_MAX_BYTES_IN_FLIGHT = 256 << 20
 
 T = TypeVar("T")
 
@@ -70,6 +72,48 @@ class _Fetched(NamedTuple, Generic[T]):
     parsed: T
 
 
+class ByteBudget:
+    """Bytes of response bodies held at once across all requests of a client.
+
+    A body being read takes its bytes from the budget chunk by chunk and gives them back once
+    parsed. A read that would overdraw waits, except the oldest read in progress, which always
+    goes on: so reads never wait on each other in a circle, and memory stays below the budget
+    plus one response (``max_bytes``), however many responses stream at once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.peak = 0
+        """The most bytes held at once so far."""
+        self._used = 0
+        self._readers: dict[int, int] = {}
+        """Bytes held per read in progress, oldest first."""
+        self._next = 0
+        self._changed = asyncio.Condition()
+
+    def open(self) -> int:
+        """Registers a read; returns its ticket."""
+        ticket, self._next = self._next, self._next + 1
+        self._readers[ticket] = 0
+        return ticket
+
+    async def take(self, ticket: int, n: int) -> None:
+        """Takes ``n`` bytes for the read ``ticket``, waiting while they do not fit."""
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: self._used + n <= self.limit or next(iter(self._readers)) == ticket
+            )
+            self._used += n
+            self.peak = max(self.peak, self._used)
+            self._readers[ticket] += n
+
+    async def close(self, ticket: int) -> None:
+        """Gives back everything the read ``ticket`` took."""
+        async with self._changed:
+            self._used -= self._readers.pop(ticket)
+            self._changed.notify_all()
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None):
         super().__init__(reason)
@@ -90,7 +134,10 @@ class HttpClient:
         connections: The most connections open at once.
         retry: When to retry and how long to wait.
         timeout: Seconds to wait to connect, and for each read of the response.
+        deadline: Seconds one request may take in all, however slowly its bytes trickle in.
         max_bytes: The largest body accepted; bigger responses fail without retry.
+        max_bytes_in_flight: Bytes of bodies held at once across all requests (see
+            :class:`ByteBudget`).
         offline: Answer from the cache only; a URL not in it fails.
     """
 
@@ -102,7 +149,9 @@ class HttpClient:
         connections: int = DEFAULT_CONNECTIONS,
         retry: RetryPolicy = RetryPolicy(),
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT,
         offline: bool = False,
     ):
         self._report = report
@@ -110,14 +159,18 @@ class HttpClient:
         self._connections = connections
         self._retry = retry
         self._timeout = timeout
+        self._deadline = deadline
         self._max_bytes = max_bytes
+        self.budget = ByteBudget(max_bytes_in_flight)
         self._offline = offline
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpClient:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._connections),
-            timeout=aiohttp.ClientTimeout(sock_connect=self._timeout, sock_read=self._timeout),
+            timeout=aiohttp.ClientTimeout(
+                total=self._deadline, sock_connect=self._timeout, sock_read=self._timeout
+            ),
             headers={"User-Agent": f"stacforge/{__version__}"},
             trust_env=_environment_configures_requests(),
         )
@@ -200,6 +253,27 @@ class HttpClient:
     async def _request(
         self, url: str, parse: Callable[[bytes], T], cached: _CacheHit[T] | None
     ) -> _Fetched[T]:
+        ticket = self.budget.open()
+        try:
+            fresh = await self._get(url, cached, ticket)
+            if isinstance(fresh, _Fetched):  # 304: the cached body stands
+                return fresh
+            try:
+                parsed = parse(fresh.body)
+            except ValueError as error:
+                raise _Retryable(str(error)) from error
+        finally:
+            # The body's bytes leave the budget once parsed (or failed); the parsed document
+            # is the caller's to bound (one per worker).
+            await self.budget.close(ticket)
+        if self._cache is not None:
+            await self._store(url, fresh)
+        return _Fetched(_base(url, fresh.url), parsed)
+
+    async def _get(
+        self, url: str, cached: _CacheHit[T] | None, ticket: int
+    ) -> CachedResponse | _Fetched[T]:
+        """One GET: the fresh response, or the cached document when the server says 304."""
         assert self._session is not None, "HttpClient is used outside `async with`"
         headers = {}
         if cached is not None:
@@ -220,28 +294,22 @@ class HttpClient:
                     raise _Retryable(f"HTTP {response.status}", retry_after)
                 if not 200 <= response.status < 300:
                     raise FetchError(url, f"HTTP {response.status} {response.reason or ''}".strip())
-                body = await self._read_body(url, response)
-                fresh = CachedResponse(
+                body = await self._read_body(url, response, ticket)
+                return CachedResponse(
                     body, response.headers.get("ETag"), response.headers.get("Last-Modified"), final
                 )
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
             raise _Retryable(_describe(error)) from error
         except aiohttp.ClientError as error:
             raise FetchError(url, _describe(error)) from error
-        try:
-            parsed = parse(fresh.body)
-        except ValueError as error:
-            raise _Retryable(str(error)) from error
-        if self._cache is not None:
-            await self._store(url, fresh)
-        return _Fetched(_base(url, final), parsed)
 
-    async def _read_body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
+    async def _read_body(self, url: str, response: aiohttp.ClientResponse, ticket: int) -> bytes:
         declared = response.content_length
         if declared is not None and declared > self._max_bytes:
             raise FetchError(url, f"response of {declared} bytes exceeds the size limit")
         body = bytearray()
         async for chunk in response.content.iter_chunked(_CHUNK_SIZE):
+            await self.budget.take(ticket, len(chunk))
             body += chunk
             self._report.bytes_downloaded += len(chunk)
             if len(body) > self._max_bytes:

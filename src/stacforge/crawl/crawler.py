@@ -15,7 +15,9 @@ from typing import Any, NamedTuple
 from stacforge.crawl.cache import ResponseCache
 from stacforge.crawl.client import (
     DEFAULT_CONNECTIONS,
+    DEFAULT_DEADLINE,
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_BYTES_IN_FLIGHT,
     DEFAULT_TIMEOUT,
     HttpClient,
     RetryPolicy,
@@ -48,7 +50,9 @@ class CrawlOptions:
         concurrency: Documents fetched (or read from disk) at once.
         retry: When to retry a failed request and how long to wait.
         timeout: Seconds to wait to connect, and for each read of a response.
+        deadline: Seconds one request may take in all (a server that trickles bytes).
         max_bytes: The largest response accepted.
+        max_bytes_in_flight: Bytes of responses held in memory at once, across all requests.
         offline: Answer HTTP requests from the cache only.
         collections: Index only items inside collections with these ids (at any depth; the
             sub-collections of a chosen collection count as chosen). None indexes every item.
@@ -61,7 +65,9 @@ class CrawlOptions:
     concurrency: int = DEFAULT_CONNECTIONS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT
     offline: bool = False
     collections: Collection[str] | None = None
     max_depth: int | None = None
@@ -134,7 +140,9 @@ class Crawler:
             connections=self._options.concurrency,
             retry=self._options.retry,
             timeout=self._options.timeout,
+            deadline=self._options.deadline,
             max_bytes=self._options.max_bytes,
+            max_bytes_in_flight=self._options.max_bytes_in_flight,
             offline=self._options.offline,
         )
         async with client:

@@ -6,6 +6,11 @@ from typing import Any
 
 from stacforge.geometry import geojson_bbox
 
+MAX_DEPTH = 64
+"""How deeply an item's JSON may nest: a real item nests a few levels (GeoJSON coordinates
+five); a hostile one nested hundreds of levels deep makes the index writer's Arrow conversion
+take gigabytes."""
+
 
 def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> list[str]:
     """Repairs ``item`` in place where there is one obvious reading, and says what it changed.
@@ -23,13 +28,18 @@ def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> li
         One short note per repair that changed the item's content.
 
     Raises:
-        ValueError: The item cannot be indexed (no id, malformed properties or geometry).
+        ValueError: The item cannot be indexed (no id, malformed properties, collection or
+            geometry, nested deeper than :data:`MAX_DEPTH`).
     """
     if not isinstance(item.get("id"), str) or not item["id"]:
         raise ValueError("item has no id")
+    if _deeper_than(item, MAX_DEPTH):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     notes = []
     if item.get("collection") is None and collection is not None:
         item["collection"] = collection
+    elif item.get("collection") is not None and not isinstance(item["collection"], str):
+        raise ValueError("collection is not a string")
     if item.get("properties") is None:
         item["properties"] = {}
         notes.append("no properties; indexed with none")
@@ -68,3 +78,19 @@ def _close_rings(geometry: dict[str, Any]) -> int:
                 ring.append(list(ring[0]))
                 closed += 1
     return closed
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether JSON ``document`` nests objects and arrays more than ``limit`` deep."""
+    level: list[Any] = [document]
+    for _ in range(limit + 1):
+        below: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                below.extend(v for v in node.values() if isinstance(v, dict | list))
+            elif isinstance(node, list):
+                below.extend(v for v in node if isinstance(v, dict | list))
+        if not below:
+            return False
+        level = below
+    return True
