@@ -6,7 +6,6 @@ import asyncio
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -35,6 +34,15 @@ async def fetch_all(root: Path) -> dict[str, tuple[int, dict[str, str]]]:
                 results["parquet"] = (r.status, dict(r.headers))
             async with session.get(server.make_url("/../secret.txt")) as r:
                 results["escape"] = (r.status, dict(r.headers))
+            for name in ("/.git/config", "/.hidden.json", "/index/", "/", "/sub/.env"):
+                async with session.get(server.make_url(name)) as r:
+                    results[name] = (r.status, dict(r.headers))
+            async with session.get(
+                server.make_url("/index/items.parquet"), headers={"Range": "bytes=1-2"}
+            ) as r:
+                results["range"] = (r.status, {"body": (await r.read()).decode()})
+            async with session.get(server.make_url("/chip.tif")) as r:
+                results["tif"] = (r.status, dict(r.headers))
     finally:
         await server.close()
     return results
@@ -46,6 +54,12 @@ def test_serves_catalog_files_with_cors_and_etags(tmp_path: Path) -> None:
     (root / "catalog.json").write_text('{"type": "Catalog"}')
     (root / "index" / "items.parquet").write_bytes(b"PAR1")
     (tmp_path / "secret.txt").write_text("no")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[remote]")
+    (root / ".hidden.json").write_text("{}")
+    (root / "sub").mkdir()
+    (root / "sub" / ".env").write_text("TOKEN=x")
+    (root / "chip.tif").write_bytes(b"II*\x00")
 
     results = asyncio.run(fetch_all(root))
 
@@ -58,6 +72,11 @@ def test_serves_catalog_files_with_cors_and_etags(tmp_path: Path) -> None:
     assert results["preflight"][1]["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
     assert results["parquet"][1]["Content-Type"] == "application/vnd.apache.parquet"
     assert results["escape"][0] in (403, 404)
+    # No listings, no dotfiles anywhere in the path.
+    for name in ("/.git/config", "/.hidden.json", "/index/", "/", "/sub/.env"):
+        assert results[name][0] in (403, 404), name
+    assert results["range"] == (206, {"body": "AR"})
+    assert results["tif"][1]["Content-Type"] == "image/tiff; application=geotiff"
 
 
 def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
@@ -68,17 +87,11 @@ def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "stacforge.cli", "serve", str(tmp_path), "--port", str(port)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
-        body = b""
-        for _ in range(100):  # bounded wait for start-up
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/catalog.json", timeout=2
-                ) as r:
-                    body = r.read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert body == b'{"type": "Catalog"}'
+        assert process.stderr is not None
+        # The first line comes once the server listens.
+        assert process.stderr.readline().startswith(f"serving {tmp_path} at http://127.0.0.1")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=10) as r:
+            assert r.read() == b'{"type": "Catalog"}'
     finally:
         process.terminate()
         process.wait(timeout=10)

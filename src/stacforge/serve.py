@@ -1,7 +1,10 @@
 """``serve``: a static catalog (and its indexes) over HTTP on loopback, with CORS.
 
 Enough for STAC Browser, for crawling a local catalog over HTTP, and for tests; not a
-production server. Files are served with ETag / Last-Modified, so revalidation answers 304.
+production server. Files are served with ETag / Last-Modified (revalidation answers 304),
+range requests and the media types STAC clients expect. Only files are served: no directory
+listings, nothing whose path has a part starting with a dot (``.git``, a build's
+``.OUT.*.partial``), nothing outside the folder and no symbolic links out of it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,21 @@ from pathlib import Path, PurePosixPath
 
 from aiohttp import web
 
+from stacforge import media_types
+
 _MEDIA_TYPES = {
-    ".json": "application/json",
-    ".geojson": "application/geo+json",
-    ".parquet": "application/vnd.apache.parquet",
+    ".json": media_types.JSON,
+    ".geojson": media_types.GEOJSON,
+    ".parquet": media_types.PARQUET,
+    ".tif": media_types.GEOTIFF,
+    ".tiff": media_types.GEOTIFF,
+    ".png": media_types.PNG,
+    ".h5": media_types.HDF5,
+    ".hdf5": media_types.HDF5,
+    ".csv": media_types.CSV,
+    ".gz": media_types.GZIP,
+    ".7z": media_types.SEVEN_ZIP,
+    ".tfrecord": media_types.TFRECORD,
 }
 _CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -31,6 +45,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "OPTIONS":
         return web.Response(status=204, headers=_CORS)
+    if any(part.startswith(".") for part in PurePosixPath(request.path).parts[1:]):
+        raise web.HTTPNotFound(headers=_CORS)
     response = await handler(request)
     response.headers.update(_CORS)
     # aiohttp guesses types from its own table; STAC media types are set here before prepare().
@@ -43,12 +59,33 @@ def create_app(directory: str | Path) -> web.Application:
     """An aiohttp application serving the files below ``directory`` read-only."""
     root = Path(directory).resolve()
     app = web.Application(middlewares=[_cors])
-    app.router.add_static("/", root, show_index=True, follow_symlinks=False)
+    app.router.add_static("/", root, show_index=False, follow_symlinks=False)
     return app
 
 
-def serve(directory: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serves ``directory`` until interrupted."""
+def serve(
+    directory: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serves ``directory`` until interrupted.
+
+    Args:
+        directory: The folder to serve.
+        host: The address to listen on.
+        port: The port to listen on.
+        on_ready: Called once the server listens.
+
+    Idle keep-alive connections are closed after 15 s (aiohttp's default keeps them an hour).
+    """
     web.run_app(
-        create_app(directory), host=host, port=port, print=None, loop=asyncio.new_event_loop()
+        create_app(directory),
+        host=host,
+        port=port,
+        # run_app "prints" its banner once it listens: the moment to say so.
+        print=(lambda _: on_ready()) if on_ready is not None else None,
+        loop=asyncio.new_event_loop(),
+        keepalive_timeout=15,
     )
