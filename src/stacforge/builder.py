@@ -19,7 +19,7 @@ from stacforge.catalog.layout import CATALOG_FILE, relative_href
 from stacforge.catalog.model import CollectionSpec, Item
 from stacforge.catalog.writer import CatalogWriter
 from stacforge.datasets import BuildOptions
-from stacforge.errors import InputError
+from stacforge.errors import InputError, StacforgeError
 from stacforge.index import layout as index_layout
 from stacforge.index.writer import IndexWriter
 
@@ -82,6 +82,11 @@ def build(
     source = Path(source)
     if not source.is_dir():
         raise InputError(source, "not a folder")
+    if source.resolve().is_relative_to(Path(out).resolve()):
+        # --overwrite would replace the input with the catalog built from it.
+        raise StacforgeError(
+            f"{out}: is SOURCE or a folder holding it; write the catalog elsewhere"
+        )
     skipped: list[InputError] = []
     options = BuildOptions(
         asset_href_base=asset_href_base,

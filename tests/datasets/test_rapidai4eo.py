@@ -22,7 +22,7 @@ from stacforge.datasets.rapidai4eo.constants import (
     PF_COLLECTION,
     S2_COLLECTION,
 )
-from stacforge.errors import InputError
+from stacforge.errors import InputError, StacforgeError
 
 BASE = "https://radiantearth.blob.core.windows.net/mlhub/rapidai4eo/"
 
@@ -186,6 +186,25 @@ def rewrite_labels(edit: Callable[[list[list[str]]], None]) -> Callable[[Path], 
     return change
 
 
+def rewrite_footprint(
+    feature: int, change: Callable[[list[list[float]]], list[list[float]]]
+) -> Callable[[Path], None]:
+    """Replaces the outer ring of one feature of the geometries file."""
+
+    def rewrite(source: Path) -> None:
+        collection = json.loads(gzip.decompress((source / GEOMETRIES_FILE).read_bytes()))
+        geometry = collection["features"][feature]["geometry"]
+        geometry["coordinates"][0] = change(geometry["coordinates"][0])
+        (source / GEOMETRIES_FILE).write_bytes(gzip.compress(json.dumps(collection).encode()))
+
+    return rewrite
+
+
+def footprint_id(source: Path, feature: int) -> str:
+    collection = json.loads(gzip.decompress((source / GEOMETRIES_FILE).read_bytes()))
+    return str(collection["features"][feature]["properties"]["sample_id"])
+
+
 def set_cell(row: int, column: int, value: str) -> Callable[[list[list[str]]], None]:
     def edit(rows: list[list[str]]) -> None:
         rows[row][column] = value
@@ -214,6 +233,18 @@ BAD_INPUT = {
         rewrite_labels(set_cell(2, 7, "abc")),
         rf"{LABELS_FILE}: line 3: clc_131: 'abc' is not a number",
     ),
+    "unclosed ring": (
+        rewrite_footprint(0, lambda ring: ring[:-1]),
+        r"footprint is not a valid polygon",
+    ),
+    "ring of three positions": (
+        rewrite_footprint(0, lambda ring: [ring[0], ring[1], ring[0]]),
+        r"footprint is not a valid polygon",
+    ),
+    "longitude 999": (
+        rewrite_footprint(0, lambda ring: [[x + 986.0, y] for x, y in ring]),
+        r"footprint outside longitude -180..180",
+    ),
     "truncated gzip": (
         lambda s: (s / LABELS_FILE).write_bytes((s / LABELS_FILE).read_bytes()[:-40]),
         rf"{LABELS_FILE}: line \d+: unreadable",
@@ -241,12 +272,42 @@ def test_skip_invalid_reports_bad_samples_and_builds_the_rest(
         rows[4][0] = "bad-id"
 
     source = corrupt(rapidai4eo_source, tmp_path, rewrite_labels(edit))
+    rewrite_footprint(0, lambda ring: ring[:-1])(source)
     result = build("rapidai4eo", source, tmp_path / "out", skip_invalid=True)
-    # Two bad rows skipped, and so their two footprints are left without a label row.
-    bad_ids = {f"sample_id {rows_id(rapidai4eo_source, row)}" for row in (2, 4)}
-    assert [e.record for e in result.skipped[:2]] == ["line 3", "line 5"]
-    assert {e.record for e in result.skipped[2:]} == bad_ids
-    assert result.items == {PF_COLLECTION: 118, S2_COLLECTION: 118, LABELS_COLLECTION: 118}
+    # Three bad rows are skipped, each reported once; the row with a bad id leaves its footprint
+    # without a label row, which is reported too.
+    unclosed = footprint_id(source, 0)
+    bad_rows = [e for e in result.skipped if e.path.endswith(LABELS_FILE)]
+    assert len(bad_rows) == 3
+    assert {"line 3", "line 5"} <= {e.record for e in bad_rows}
+    assert any(unclosed in e.message for e in bad_rows)
+    (orphan,) = [e for e in result.skipped if e.path.endswith(GEOMETRIES_FILE)]
+    assert orphan.record == f"sample_id {rows_id(rapidai4eo_source, 4)}"
+    assert result.items == {PF_COLLECTION: 117, S2_COLLECTION: 117, LABELS_COLLECTION: 117}
+
+
+def test_a_byte_order_mark_before_the_headers_is_read_as_nothing(
+    rapidai4eo_source: Path, tmp_path: Path
+) -> None:
+    def add_bom(source: Path) -> None:
+        labels = gzip.decompress((source / LABELS_FILE).read_bytes())
+        (source / LABELS_FILE).write_bytes(gzip.compress(b"\xef\xbb\xbf" + labels))
+        mappings = (source / LABEL_MAPPINGS_FILE).read_bytes()
+        (source / LABEL_MAPPINGS_FILE).write_bytes(b"\xef\xbb\xbf" + mappings)
+
+    source = corrupt(rapidai4eo_source, tmp_path, add_bom)
+    result = build("rapidai4eo", source, tmp_path / "out")
+    assert sum(result.items.values()) == 360
+
+
+def test_overwrite_never_replaces_the_source(rapidai4eo_source: Path, tmp_path: Path) -> None:
+    source = corrupt(rapidai4eo_source, tmp_path, lambda s: None)
+    for out in (source, tmp_path):
+        with pytest.raises(StacforgeError, match="is SOURCE or a folder holding it"):
+            build("rapidai4eo", source, out, overwrite=True)
+    assert sorted(p.name for p in source.iterdir()) == sorted(
+        p.name for p in rapidai4eo_source.iterdir()
+    )
 
 
 def rows_id(source: Path, row: int) -> str:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ def read_label_classes(source: Path) -> list[LabelClass]:
     """
     path = _require(source / LABEL_MAPPINGS_FILE)
     classes: list[LabelClass] = []
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # a BOM is not part of a name
         rows = csv.reader(f)
         header = [name.strip() for name in next(rows, [])]
         if header != _MAPPING_COLUMNS:
@@ -170,6 +171,7 @@ def _location(
         )
     if joined[position]:
         return InputError(path, f"duplicate sample_id {sample_id}", record=record)
+    joined[position] = True  # its row is here: whatever else is wrong, it is reported once
     shares: dict[str, float] = {}
     for column, text in zip(columns, row[1:], strict=True):
         try:
@@ -182,9 +184,26 @@ def _location(
             shares[column] = share
     footprint = footprints[position]
     if footprint is None or shapely.get_type_id(footprint) != 3:  # 3: Polygon
-        return InputError(path, f"sample_id {sample_id}: footprint is not a polygon", record=record)
-    joined[position] = True
+        return InputError(
+            path,
+            f"sample_id {sample_id}: footprint is not a valid polygon (a closed ring of at "
+            "least 4 positions)",
+            record=record,
+        )
+    if not shapely.is_valid(footprint):
+        return InputError(
+            path,
+            f"sample_id {sample_id}: footprint is not a valid polygon "
+            f"({shapely.is_valid_reason(footprint)})",
+            record=record,
+        )
     west, south, east, north = shapely.bounds(footprint).tolist()
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        return InputError(
+            path,
+            f"sample_id {sample_id}: footprint outside longitude -180..180, latitude -90..90",
+            record=record,
+        )
     return Location(
         sample_id=sample_id,
         zone=match["zone"],
@@ -199,12 +218,20 @@ def _read_footprints(path: Path) -> tuple[list[str], np.ndarray]:
     """Reads sample ids and footprint polygons from the gzipped GeoJSON, vectorised."""
     _check_gzip(path)
     try:
-        meta, _, wkb, fields = pyogrio.raw.read(f"/vsigzip/{path.resolve()}", columns=["sample_id"])
+        with warnings.catch_warnings():
+            # GDAL warns of unclosed rings and reads them as they are: they are reported per
+            # sample below, with the sample id, instead.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, _, wkb, fields = pyogrio.raw.read(
+                f"/vsigzip/{path.resolve()}", columns=["sample_id"]
+            )
     except Exception as error:  # pyogrio raises several GDAL-derived types
         raise InputError(path, f"not a readable GeoJSON FeatureCollection ({error})") from None
     if "sample_id" not in list(meta["fields"]):
         raise InputError(path, "features have no sample_id property")
-    return [str(s) for s in fields[0]], shapely.from_wkb(wkb)
+    # A ring that is not closed or has fewer than 4 positions reads as None: that sample is
+    # reported when its label row is joined, instead of the whole file failing in GEOS.
+    return [str(s) for s in fields[0]], shapely.from_wkb(wkb, on_invalid="ignore")
 
 
 def _require(path: Path) -> Path:
@@ -221,4 +248,5 @@ def _check_gzip(path: Path) -> None:
 
 def _open_gzip_text(path: Path) -> io.TextIOWrapper:
     _check_gzip(path)
-    return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    # utf-8-sig: a byte order mark (as spreadsheet tools write) is not part of the first name.
+    return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
