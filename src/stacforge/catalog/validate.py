@@ -34,6 +34,12 @@ CORE_SCHEMA_PATHS = {
 }
 KINDS = {"Catalog": "catalog", "Collection": "collection", "Feature": "item"}
 WALKED_RELS = frozenset({"child", "item"})
+UPWARD_RELS = frozenset({"root", "parent", "collection"})
+"""Structural links that lead up the tree: when a sub-catalog is validated on its own they
+leave its folder, and are only checked to exist, never read."""
+
+MAX_BYTES = 64 << 20
+"""The largest file read as one STAC object (a bigger one is reported, not read)."""
 
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 40
@@ -98,14 +104,37 @@ def _count(n: int, noun: str) -> str:
 
 
 class ObjectChecker:
-    """Checks single STAC files against their schemas and their relative links."""
+    """Checks single STAC files against their schemas and their relative links.
 
-    def __init__(self, store: SchemaStore):
+    Args:
+        store: Where schemas come from.
+        root: The catalog's folder: links to local files outside it are reported and not
+            followed, unless ``allow_outside``.
+        allow_outside: Check links to local files outside ``root`` like any other.
+        max_bytes: The largest file read; a bigger one is reported, not read.
+    """
+
+    def __init__(
+        self,
+        store: SchemaStore,
+        *,
+        root: Path | None = None,
+        allow_outside: bool = False,
+        max_bytes: int = MAX_BYTES,
+    ):
         self.store = store
+        self.root = root.resolve() if root is not None else None
+        self.allow_outside = allow_outside
+        self.max_bytes = max_bytes
 
     def check(self, path: Path) -> FileResult:
         """Validates the STAC object in ``path``; never raises for bad content."""
         try:
+            size = path.stat().st_size
+            if size > self.max_bytes:
+                return _unusable(
+                    path, "$", f"{size:,} bytes: larger than the {self.max_bytes:,} bytes read"
+                )
             obj = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as error:
             return _unusable(path, "$", f"cannot read JSON: {error}")
@@ -149,12 +178,19 @@ class ObjectChecker:
             if target is None:
                 continue  # malformed (the schema says so) or remote (not fetched)
             rel = link.get("rel")
-            if not target.is_file():
+            if not self.allow_outside and rel not in UPWARD_RELS and not self._inside(target):
+                where = f"$.links[{index}].href"
+                message = f"{rel} link leaves the catalog folder, not followed: {href}"
+                errors.append(ObjectError(path, where, message))
+            elif not target.is_file():
                 where = f"$.links[{index}].href"
                 errors.append(ObjectError(path, where, f"{rel} link target not found: {href}"))
             elif rel in WALKED_RELS:
                 children.append(target)
         return errors, children
+
+    def _inside(self, target: Path) -> bool:
+        return self.root is None or target.resolve().is_relative_to(self.root)
 
 
 def schema_urls(obj: dict[str, Any]) -> list[str]:
@@ -230,6 +266,8 @@ def validate(
     schemas: Path | None = None,
     allow_download: bool = True,
     on_error: Callable[[ObjectError], None] | None = None,
+    allow_outside: bool = False,
+    max_bytes: int = MAX_BYTES,
 ) -> ValidationReport:
     """Validates the static catalog at ``href`` (a catalog/collection file or a folder).
 
@@ -242,13 +280,22 @@ def validate(
             the user cache and a download.
         allow_download: Whether schemas found nowhere locally may be fetched (and cached).
         on_error: Called with each error as soon as it is found.
+        allow_outside: Follow and check links to local files outside the root's folder
+            (by default each is an error, and is not read: a catalog from elsewhere may point
+            at ``/etc/passwd``).
+        max_bytes: The largest file read as one object; a bigger one is an error.
 
     Raises:
         StacforgeError: ``href`` is not a file or a folder with ``catalog.json``, or a schema
             folder has no readable ``schema-map.json``.
     """
     root = root_document(href)
-    checker = ObjectChecker(SchemaStore.default(schemas, allow_download=allow_download))
+    checker = ObjectChecker(
+        SchemaStore.default(schemas, allow_download=allow_download),
+        root=root.parent,
+        allow_outside=allow_outside,
+        max_bytes=max_bytes,
+    )
     report = ValidationReport()
     seen = {root}
     pending = deque([root])

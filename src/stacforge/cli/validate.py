@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stacforge.catalog.validate import validate
+from stacforge.catalog.validate import MAX_BYTES, validate
 
 
 @click.command("validate")
@@ -17,9 +17,26 @@ from stacforge.catalog.validate import validate
     help="A folder with schema-map.json, searched before $STACFORGE_SCHEMAS and the cache.",
 )
 @click.option("--offline", is_flag=True, help="Never download a schema; report it missing.")
+@click.option(
+    "--allow-outside-links",
+    is_flag=True,
+    help="Follow links to local files outside the catalog's folder (else each is an error).",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_BYTES,
+    show_default=True,
+    help="The largest file read as one object.",
+)
 @click.pass_context
 def validate_command(
-    ctx: click.Context, catalog: Path, schemas: Path | None, offline: bool
+    ctx: click.Context,
+    catalog: Path,
+    schemas: Path | None,
+    offline: bool,
+    allow_outside_links: bool,
+    max_bytes: int,
 ) -> None:
     """Validate every object of the static catalog CATALOG against its core and extension
     schemas, and check that relative links resolve.
@@ -33,6 +50,8 @@ def validate_command(
         schemas=schemas,
         allow_download=not offline,
         on_error=lambda error: click.echo(str(error), err=True),
+        allow_outside=allow_outside_links,
+        max_bytes=max_bytes,
     )
     click.echo(report.summary())
     ctx.exit(0 if report.valid else 1)
