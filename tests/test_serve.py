@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from stacforge.serve import create_app
+from stacforge.serve import create_app, start
 
 
 async def fetch_all(root: Path) -> dict[str, tuple[int, dict[str, str]]]:
@@ -95,3 +95,22 @@ def test_serve_command_answers_on_loopback(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_half_open_connection_is_closed() -> None:
+    async def run() -> list[bytes]:
+        runner = await start(Path("."), port=0, idle_timeout=0.5)
+        port = runner.addresses[0][1]
+        answers = []
+        try:
+            for sent in (b"", b"GET /catalog.json HTTP/1.1\r\nHost: a\r\n"):  # no blank line
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(sent)
+                # The server closes the connection: the read ends (a guard of 30 s, not a timing).
+                answers.append(await asyncio.wait_for(reader.read(), timeout=30))
+                writer.close()
+        finally:
+            await runner.cleanup()
+        return answers
+
+    assert asyncio.run(run()) == [b"", b""]

@@ -10,6 +10,7 @@ listings, nothing whose path has a part starting with a dot (``.git``, a build's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
@@ -63,6 +64,26 @@ def create_app(directory: str | Path) -> web.Application:
     return app
 
 
+IDLE_TIMEOUT = 15.0
+"""Seconds a connection may stay open without a complete request (aiohttp's default keeps an
+idle or half-open connection an hour)."""
+
+
+async def start(
+    directory: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> web.AppRunner:
+    """Starts serving ``directory``; returns the runner (``await runner.cleanup()`` stops it,
+    ``runner.addresses`` says where it listens)."""
+    runner = web.AppRunner(create_app(directory), access_log=None, keepalive_timeout=idle_timeout)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
 def serve(
     directory: str | Path,
     *,
@@ -70,22 +91,23 @@ def serve(
     port: int = 8000,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serves ``directory`` until interrupted.
+    """Serves ``directory`` until interrupted (Ctrl-C, SIGTERM).
 
     Args:
         directory: The folder to serve.
         host: The address to listen on.
         port: The port to listen on.
         on_ready: Called once the server listens.
-
-    Idle keep-alive connections are closed after 15 s (aiohttp's default keeps them an hour).
     """
-    web.run_app(
-        create_app(directory),
-        host=host,
-        port=port,
-        # run_app "prints" its banner once it listens: the moment to say so.
-        print=(lambda _: on_ready()) if on_ready is not None else None,
-        loop=asyncio.new_event_loop(),
-        keepalive_timeout=15,
-    )
+
+    async def run() -> None:
+        runner = await start(directory, host=host, port=port)
+        try:
+            if on_ready is not None:
+                on_ready()
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
