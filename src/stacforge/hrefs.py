@@ -83,10 +83,14 @@ def resolve(href: str, base: str) -> str | None:
         must not be followed: documents read over HTTP lead only to ``http(s)`` URLs (never to
         local files, whatever the href looks like: ``C:/x.json`` is a Windows path, not a URL
         with the scheme ``c``), local documents to local files or ``http(s)`` URLs; and None
-        for a malformed URL.
+        for a malformed URL. Backslashes in a relative href are read as slashes.
     """
     try:
         target_scheme = scheme(href)
+        if not target_scheme and "\\" in href and not _DRIVE.match(href):
+            # A relative href written with Windows separators: browsers (WHATWG URL) and pystac
+            # read a backslash as a slash, and no file name in a catalog holds one.
+            href = href.replace("\\", "/")
         if is_http(base):
             if target_scheme not in HTTP_SCHEMES | {""} or _DRIVE.match(href):
                 return None

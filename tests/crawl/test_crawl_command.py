@@ -43,7 +43,9 @@ def test_crawl_writes_the_index_and_a_warm_rerun_revalidates(
     assert indexed_ids(tmp_path / "index") == expected
     manifest = orjson.loads((tmp_path / "index" / "manifest.json").read_bytes())
     assert manifest["source"] == url
-    assert cold.stdout.startswith(f"crawled {url}: 70 documents, 0 mirrors, 62 items in ")
+    assert cold.stdout.startswith(
+        f"crawled {url}: 70 documents, 0 mirrors, 62 items, 0 not indexed in "
+    )
     assert "\r" not in cold.stderr  # no status line when stderr is not a terminal
 
     requests = len(server.requests)
@@ -86,7 +88,9 @@ def test_failures_are_listed_and_exit_non_zero(
     masked = server.url("a/a-00001/a-00001.json").replace("//", "//me:***@")
     assert f"failed: {masked}: HTTP 404 Not Found" in result.stderr
     assert result.stderr.rstrip().endswith("Error: 1 documents could not be read (listed above)")
-    assert "4 documents, 0 mirrors, 2 items" in result.stdout  # 5 requested, 1 failed
+    assert (
+        "4 documents, 0 mirrors, 2 items, 0 not indexed" in result.stdout
+    )  # 5 requested, 1 failed
     # the index holds what was reachable, with hrefs and source free of credentials
     assert indexed_ids(tmp_path / "index") == {"a-00000", "a-00002"}
     index_bytes = b"".join(path.read_bytes() for path in (tmp_path / "index").iterdir())

@@ -109,9 +109,12 @@ def test_command_uses_mirrors_unless_told_not_to(
     files: CatalogFiles, mirrored: set[str], runner: CliRunner
 ) -> None:
     catalog = str(files.root / "catalog.json")
-    assert ": 5 documents, 1 mirrors, 7 items" in runner.invoke(cli, ["crawl", catalog]).stdout
+    assert (
+        ": 5 documents, 1 mirrors, 7 items, 0 not indexed"
+        in runner.invoke(cli, ["crawl", catalog]).stdout
+    )
     walked = runner.invoke(cli, ["crawl", catalog, "--no-use-mirrors"]).stdout
-    assert ": 10 documents, 0 mirrors, 7 items" in walked
+    assert ": 10 documents, 0 mirrors, 7 items, 0 not indexed" in walked
 
 
 def test_unreadable_mirror_on_disk_falls_back_to_the_walk(

@@ -65,3 +65,8 @@ def test_resolve_refuses_what_a_remote_document_may_not_lead_to() -> None:
     assert resolve("http://[::1/x.json", base) is None
     assert resolve("http://h:port/x.json", base) is None
     assert resolve("http://[::1/x.json", "/local/catalog.json") is None
+
+
+def test_backslashes_in_relative_hrefs_are_separators() -> None:
+    assert resolve("a\\b\\item.json", "/cat/catalog.json") == "/cat/a/b/item.json"
+    assert resolve("..\\x.json", "https://h/a/catalog.json") == "https://h/x.json"

@@ -112,7 +112,7 @@ def test_index_refuses_to_overwrite(indexed: Path, runner: CliRunner, realworld:
     assert search(runner, str(indexed), "--format", "count") == ["8"]
 
 
-def test_index_of_a_broken_catalog_writes_nothing(
+def test_index_of_a_broken_catalog_indexes_the_rest_and_fails(
     realworld: Path, tmp_path: Path, runner: CliRunner
 ) -> None:
     catalog = tmp_path / "catalog"
@@ -121,8 +121,9 @@ def test_index_of_a_broken_catalog_writes_nothing(
     broken.write_text("{ not json")
     result = runner.invoke(cli, ["index", str(catalog), str(tmp_path / "index")])
     assert result.exit_code == 1
-    assert "area-1-1-imagery.json" in result.stderr
-    assert not (tmp_path / "index").exists()
+    assert f"failed: {broken}: invalid JSON" in result.stderr
+    # Like a crawl: what could be read is indexed.
+    assert search(runner, str(tmp_path / "index"), "--format", "count") == ["7"]
 
 
 def test_search_a_catalog_through_its_mirror_assets(
@@ -161,7 +162,7 @@ def test_index_skips_items_that_cannot_be_indexed(
     bad.write_text(json.dumps(item))
     result = runner.invoke(cli, ["index", str(catalog), str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith(f"skipped: {bad}: item area-1-1-imagery: cannot index item")
-    assert result.stdout.rstrip().endswith("skipped 1 that cannot be indexed")
+    assert result.stderr.startswith(f"warning: {bad}: item not indexed: cannot index item")
+    assert result.stdout.rstrip().endswith("; 1 not indexed")
     ids = search(runner, str(tmp_path / "index"), "--sortby", "id")
     assert len(ids) == 7 and "area-1-1-imagery" not in ids

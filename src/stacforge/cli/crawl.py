@@ -10,7 +10,7 @@ import click
 from stacforge.crawl.client import RetryPolicy
 from stacforge.crawl.crawler import CrawlOptions, crawl
 from stacforge.crawl.progress import StatusLine
-from stacforge.errors import InputError, StacforgeError
+from stacforge.errors import StacforgeError
 from stacforge.hrefs import redact
 
 _WARNINGS_SHOWN = 20
@@ -123,7 +123,6 @@ def crawl_command(
         use_mirrors=use_mirrors,
     )
     status = StatusLine(sys.stderr) if sys.stderr.isatty() else None
-    rejected: list[InputError] = []  # items the index cannot hold; the crawl goes on
     try:
         if index is None:
             report = crawl(href, None, cache=cache, options=options, progress=status)
@@ -133,11 +132,11 @@ def crawl_command(
             done = crawl_into_index(
                 href, index, overwrite=overwrite, cache=cache, options=options, progress=status
             )
-            report, rejected = done.report, done.rejected
+            report = done.report
     finally:
         if status is not None:
             status.clear()
-    warnings = [*report.warnings, *(f"item not indexed: {error}" for error in rejected)]
+    warnings = report.warnings
     for warning in warnings[:_WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)
     if len(warnings) > _WARNINGS_SHOWN:

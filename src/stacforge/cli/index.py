@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from stacforge.errors import StacforgeError
+
 
 @click.command("index")
 @click.argument("catalog", type=click.Path(exists=True, path_type=Path))
@@ -17,24 +19,25 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
 
     CATALOG is a catalog, collection or item file (or the folder holding catalog.json or
     collection.json). Item hrefs are stored relative to INDEX_DIR, so the two can move together.
-    Nothing is written if a document cannot be read.
+    As with `stacforge crawl --index`, documents that cannot be read are listed and the index
+    holds the rest; the exit status is then 1.
     """
     from stacforge.catalog.layout import root_document
     from stacforge.crawl.indexing import crawl_into_index
 
     started = time.perf_counter()
     catalog = root_document(catalog).resolve()
-    done = crawl_into_index(
-        catalog, index_dir, overwrite=overwrite, relative_hrefs=True, require_all=True
-    )
-    for warning in done.report.warnings:
+    done = crawl_into_index(catalog, index_dir, overwrite=overwrite, relative_hrefs=True)
+    report, manifest = done.report, done.manifest
+    for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    for error in done.rejected:
-        click.echo(f"skipped: {error}", err=True)
-    manifest = done.manifest
+    for failure in report.failures:
+        click.echo(f"failed: {failure}", err=True)
     click.echo(
         f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
         f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "
         f"in {time.perf_counter() - started:.1f} s"
-        + (f"; skipped {len(done.rejected):,} that cannot be indexed" if done.rejected else "")
+        + (f"; {report.not_indexed:,} not indexed" if report.not_indexed else "")
     )
+    if report.failures:
+        raise StacforgeError(f"{len(report.failures)} documents could not be read (listed above)")

@@ -298,6 +298,7 @@ class Crawler:
             notes = normalize_item(item, collection=collection)
         except ValueError as error:
             self._warn(href, f"item not indexed: {error}")
+            self.report.not_indexed += 1
             return
         for note in notes:
             self._warn(href, note)
@@ -306,6 +307,7 @@ class Crawler:
                 self._on_item(item, storable(href))
             except InputError as error:
                 self._warn(href, f"item not indexed: {error.message}")
+                self.report.not_indexed += 1
                 return
         self.report.items += 1
 

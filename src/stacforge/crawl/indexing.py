@@ -9,8 +9,8 @@ from typing import Any
 
 from stacforge.crawl.crawler import CrawlOptions, ProgressCallback, crawl
 from stacforge.crawl.hrefs import start_href
-from stacforge.crawl.report import CrawlReport
-from stacforge.errors import InputError, StacforgeError
+from stacforge.crawl.report import CrawlReport, Problem
+from stacforge.errors import InputError
 from stacforge.hrefs import is_url, redact, storable
 from stacforge.index.writer import IndexWriter
 
@@ -23,6 +23,7 @@ class IndexedCrawl:
         report: The crawl's report (failed documents, warnings, counts).
         manifest: The index's manifest (items, assets, label rows, extents).
         rejected: Items that were read but that the index cannot hold; the rest is indexed.
+            They are also counted in ``report.not_indexed`` and listed in its warnings.
     """
 
     report: CrawlReport
@@ -36,7 +37,6 @@ def crawl_into_index(
     *,
     overwrite: bool = False,
     relative_hrefs: bool = False,
-    require_all: bool = False,
     cache: str | os.PathLike[str] | None = None,
     options: CrawlOptions = CrawlOptions(),  # noqa: B008 (frozen: a shared default is safe)
     progress: ProgressCallback | None = None,
@@ -53,14 +53,12 @@ def crawl_into_index(
         overwrite: Replace an existing ``index`` (once the new one is complete).
         relative_hrefs: Store local item hrefs relative to ``index`` (so that a catalog and its
             index can move together) instead of absolute.
-        require_all: Write nothing, and raise, if any document cannot be read.
         cache: Directory of the HTTP response cache; None caches nothing.
         options: Concurrency, retries, limits, and which part of the tree to crawl.
         progress: Called with the running report after each document.
 
     Raises:
-        StacforgeError: ``index`` exists without ``overwrite``; with ``require_all``, a
-            document could not be read (the error lists the first few).
+        StacforgeError: ``index`` exists without ``overwrite``.
     """
     root = Path(index).resolve()
     rejected: list[InputError] = []
@@ -79,9 +77,11 @@ def crawl_into_index(
             writer.add(item, item_href)
 
         report = crawl(href, add, cache=cache, options=options, progress=progress)
-        if require_all and report.failures:
-            shown = "; ".join(str(failure) for failure in report.failures[:3])
-            more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
-            raise StacforgeError(f"{redact(str(href))}: unreadable documents: {shown}{more}")
         manifest = writer.close()
+    # The writer converts items in batches, so some are refused after the crawl counted them.
+    report.items -= len(rejected)
+    report.not_indexed += len(rejected)
+    report.warnings.extend(
+        Problem(redact(error.path), f"item not indexed: {error.message}") for error in rejected
+    )
     return IndexedCrawl(report=report, manifest=manifest, rejected=rejected)

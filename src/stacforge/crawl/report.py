@@ -27,7 +27,9 @@ class CrawlReport:
 
     Attributes:
         documents: Catalogs, collections and items read (from the network, cache or disk).
-        items: Items handed to the item sink.
+        items: Items handed to the item sink (and, in a crawl into an index, indexed).
+        not_indexed: Items read but left out (malformed, or what the index cannot hold); each
+            has a warning saying why.
         requests: HTTP requests sent, retries included.
         retries: Requests repeated after a timeout, connection error, 429, 5xx or bad body.
         not_modified: Revalidations answered ``304 Not Modified`` (body taken from the cache).
@@ -41,6 +43,7 @@ class CrawlReport:
 
     documents: int = 0
     items: int = 0
+    not_indexed: int = 0
     requests: int = 0
     retries: int = 0
     not_modified: int = 0
@@ -60,8 +63,8 @@ class CrawlReport:
         """One line with the counts, e.g. for the end of ``stacforge crawl``."""
         rate = self.documents / self.elapsed if self.elapsed > 0 else 0.0
         return (
-            f"{self.documents} documents, {self.mirrors} mirrors, {self.items} items "
-            f"in {self.elapsed:.1f} s "
+            f"{self.documents} documents, {self.mirrors} mirrors, {self.items} items, "
+            f"{self.not_indexed} not indexed in {self.elapsed:.1f} s "
             f"({rate:.0f} documents/s); {self.requests} requests, {self.retries} retries, "
             f"{self.not_modified} not modified, {self.from_cache} from cache, "
             f"{self.bytes_downloaded / 1e6:.1f} MB downloaded; "
