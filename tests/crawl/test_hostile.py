@@ -140,13 +140,22 @@ def test_a_malformed_start_url_is_one_line(start: str, runner: CliRunner) -> Non
     assert "not a valid URL" in result.stderr
 
 
-def test_a_cache_entry_edited_on_disk_is_dropped(
+@pytest.fixture
+def cached(
     files: CatalogFiles, serve: Callable[..., CatalogServer], quick: CrawlOptions, tmp_path: Path
-) -> None:
+) -> tuple[CatalogServer, ResponseCache]:
+    """A one-item catalog on a server, crawled once into a cache."""
     files.tree({"c": 1})
     server = serve(files.root)
     cache = ResponseCache(tmp_path / "cache")
     _ids(server.url("catalog.json"), quick, cache=cache.directory)
+    return server, cache
+
+
+def test_a_cache_entry_edited_on_disk_is_dropped(
+    cached: tuple[CatalogServer, ResponseCache], quick: CrawlOptions
+) -> None:
+    server, cache = cached
     entry = cache.path(server.url("c/c-00000/c-00000.json"))
     data = entry.read_bytes()
     entry.write_bytes(data.replace(b'"c-00000"', b'"x-00000"'))  # same length, other bytes
@@ -159,12 +168,9 @@ def test_a_cache_entry_edited_on_disk_is_dropped(
 
 
 def test_offline_an_unreadable_entry_is_reported_as_corrupt(
-    files: CatalogFiles, serve: Callable[..., CatalogServer], quick: CrawlOptions, tmp_path: Path
+    cached: tuple[CatalogServer, ResponseCache],
 ) -> None:
-    files.tree({"c": 1})
-    server = serve(files.root)
-    cache = ResponseCache(tmp_path / "cache")
-    _ids(server.url("catalog.json"), quick, cache=cache.directory)
+    server, cache = cached
     entry = cache.path(server.url("c/collection.json"))
     entry.write_bytes(entry.read_bytes()[:-3])
 
