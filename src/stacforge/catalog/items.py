@@ -18,8 +18,8 @@ def new_item(
     *,
     geometry: Mapping[str, Any] | None,
     properties: Mapping[str, Any],
-    assets: Mapping[str, Mapping[str, Any]],
-    links: Iterable[Mapping[str, Any]] = (),
+    assets: Mapping[str, dict[str, Any]],
+    links: Iterable[dict[str, Any]] = (),
     stac_extensions: Iterable[str] = (),
     bbox: Sequence[float] | None = None,
 ) -> Item:
@@ -42,8 +42,10 @@ def new_item(
         "geometry": geometry,
         "bbox": list(bbox) if bbox is not None else (geojson_bbox(geometry) if geometry else None),
         "properties": dict(properties),
-        "links": [dict(link) for link in links],
-        "assets": {key: dict(asset) for key, asset in assets.items()},
+        "links": list(links),
+        # Not deep copies: a mapper builds fresh assets for every item (a RapidAI4EO item has
+        # 300), and copying them cost a third of the mapping time.
+        "assets": dict(assets),
     }
 
 
