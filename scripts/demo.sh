@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job on built-in sample data: native RapidAI4EO files -> static STAC catalog with
-# sidecar indexes -> offline validation -> the corpus tutorial's queries in milliseconds ->
-# an async crawl of the same catalog over HTTP into a cache and a fresh index.
+# The main job on built-in sample data: every dataset's native files -> static STAC catalog
+# with indexes -> offline validation; then the RapidAI4EO tutorial's queries in milliseconds
+# and an async crawl of that catalog over HTTP into a cache and a fresh index.
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
 DEMO=${DEMO:-.demo}
@@ -13,16 +13,18 @@ S2=rapidai4eo_v1_source_s2
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Sample input in the corpus' native formats"
-"$BIN/stacforge" sample rapidai4eo "$DEMO/rapidai4eo" --locations "${LOCATIONS:-200}"
+for dataset in $("$BIN/python" -c 'from stacforge import datasets; print(*datasets.NAMES)'); do
+  step "$dataset: sample input in its native formats, the catalog and its indexes, validated"
+  if [ "$dataset" = rapidai4eo ]; then
+    "$BIN/stacforge" sample "$dataset" "$DEMO/source/$dataset" --count "${LOCATIONS:-200}"
+  else
+    "$BIN/stacforge" sample "$dataset" "$DEMO/source/$dataset"
+  fi
+  "$BIN/stacforge" build "$dataset" "$DEMO/source/$dataset" "$DEMO/catalogs/$dataset" --overwrite
+  "$BIN/stacforge" validate "$DEMO/catalogs/$dataset"
+done
 
-step "Build the static catalog (and its sidecar indexes, in the same pass)"
-"$BIN/stacforge" build rapidai4eo "$DEMO/rapidai4eo" "$CATALOG" --overwrite
-
-step "Validate it offline: core STAC 1.1.0, label / projection extensions, links"
-"$BIN/stacforge" validate "$CATALOG"
-
-step "The tutorial's queries, answered from the sidecars"
+step "RapidAI4EO: the tutorial's queries, answered from the indexes"
 echo "Planet Fusion items around Berlin: $("$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF" --format count)"
 echo "PF + S2 asset hrefs there: $("$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF,$S2" --format hrefs | wc -l) (304 per location)"
 echo "... data assets of 2018: $("$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF,$S2" --asset-role data --asset-datetime 2018 --format hrefs | wc -l) (85 per location)"
@@ -31,19 +33,14 @@ echo "Entirely forest (CLC 311+312+313 = 1): $("$BIN/stacforge" search "$CATALOG
 echo "First three hrefs of the Berlin 2018 data list, ready for a download tool:"
 "$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF,$S2" --asset-role data --asset-datetime 2018 --format hrefs | head -n 3
 
-step "Crawl the same catalog over HTTP (walking it, not its mirrors) into a cache and an index"
-"$BIN/stacforge" serve "$CATALOG" --port "$PORT" 2>/dev/null &
+step "RapidAI4EO: crawl the catalog over HTTP (walking it, not its mirrors) into a cache and an index"
+rm -f "$DEMO/serving" && mkfifo "$DEMO/serving"
+"$BIN/stacforge" serve "$CATALOG" --port "$PORT" 2>"$DEMO/serving" &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-"$BIN/python" - "$PORT" <<'PY'
-import sys, time, urllib.request
-for _ in range(100):  # wait at most ~10 s for the server to answer
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/catalog.json", timeout=1).close()
-        break
-    except OSError:
-        time.sleep(0.1)
-PY
+trap 'kill "$server" 2>/dev/null || true; rm -f "$DEMO/serving"' EXIT
+exec 3<"$DEMO/serving"  # held open: the server's later lines never meet a closed pipe
+read -r listening <&3   # its first line comes once it listens
+echo "$listening"
 url="http://127.0.0.1:$PORT/catalog.json"
 rm -rf "$DEMO/crawl-cache"
 "$BIN/stacforge" crawl "$url" --cache "$DEMO/crawl-cache" --index "$DEMO/crawled-index" --overwrite --no-use-mirrors
