@@ -151,7 +151,7 @@ def test_germany_forest_image_hrefs_of_2018(
 
 def test_the_builders_sidecars_answer_the_same(rapidai4eo_catalog: Path, index: Index) -> None:
     built = open_index(rapidai4eo_catalog.parent)
-    assert len(built.sidecars) == 3
+    assert len(built.directories) == 3
     queries: list[dict[str, object]] = [
         {"bbox": BERLIN},
         {"labels": "clc_412>0.8"},

@@ -23,15 +23,12 @@ import shapely.geometry
 
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import open_index
+from stacforge.index.assets import keys_passing
+from stacforge.index.directory import IndexDirectory
+from stacforge.index.href_arrays import absolute, relative_to
+from stacforge.index.prune import candidate_groups
 from stacforge.index.query import Query
-from stacforge.index.reader import Sidecar
-from stacforge.index.search import (
-    Index,
-    _absolute,
-    _candidate_groups,
-    _keys_passing,
-    _relative_to,
-)
+from stacforge.index.search import Index
 
 Item = dict[str, Any]
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -151,11 +148,11 @@ def test_intersects_a_concave_multipolygon(index: Index) -> None:
 
 
 def test_small_box_reads_few_row_groups(index: Index) -> None:
-    sidecar = index.sidecars[0]
-    total = sidecar.search.metadata.num_row_groups
+    directory = index.directories[0]
+    total = directory.search.metadata.num_row_groups
     query = Query.from_params(bbox=[10, 10, 12, 12])
     assert query.spatial is not None
-    read = list(_candidate_groups(sidecar, query, [(10.0, 10.0, 12.0, 12.0)]))
+    read = list(candidate_groups(directory, query, [(10.0, 10.0, 12.0, 12.0)]))
     assert total >= 10
     assert len(read) <= 3
 
@@ -372,7 +369,7 @@ def test_labels_by_count_and_through_source_links(
     }
     assert set(both.ids(label_any=["tree,bog>=50.3"])) == {"lab5", "img5"}
     # The manifest tells that the images have no labels: their labels file stays closed.
-    assert "labels" not in vars(both.sidecars[0])
+    assert "labels" not in vars(both.directories[0])
     # A class an item does not list counts 0; items without overviews never match.
     assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
@@ -437,23 +434,23 @@ def test_stored_hrefs_resolve_as_one_at_a_time(
     tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
 ) -> None:
     write_index(tmp_path / "a/b/index", [(make_item("x", 0, 0), str(tmp_path / "a/b/x.json"))])
-    sidecar = Sidecar(tmp_path / "a/b/index")
+    directory = IndexDirectory(tmp_path / "a/b/index")
     stored = [
         "x.json", "../x.json", "../../c/d/e.json", "../" * 40 + "f.json", "./x.json",
         "c/./d.json", "c/../d.json", "../c/../d.json", "c//d.json", "c/d/", "", ".", "..", "../",
         "../.", "..//c", ".hidden/x.json", "..x/y.json", "...", "c/...", "a\nb.json", None,
         "https://example.com/c/../d.json", "file:///c/d.json", "/c/../d.json", "ab:c", "a:b.json",
     ]  # fmt: skip
-    expected = [None if href is None else sidecar.absolute(href) for href in stored]
-    assert _absolute(sidecar, pa.array(stored, pa.string())).to_pylist() == expected
+    expected = [None if href is None else directory.absolute(href) for href in stored]
+    assert absolute(directory, pa.array(stored, pa.string())).to_pylist() == expected
     chunked = pa.chunked_array([pa.array(stored[:5], pa.string()), pa.array(stored[5:])])
-    assert _absolute(sidecar, chunked).to_pylist() == expected
+    assert absolute(directory, chunked).to_pylist() == expected
 
 
 def test_relative_forms_of_absolute_paths() -> None:
     paths = ["/a/b/c/x.json", "/a/b/y.json", "/a/bc/z.json", "/q.json", "/a/b/c/d/e/f.json"]
     for directory in ("/a/b/c", "/a/b/c/d", "/", "/z"):
-        found = _relative_to(directory, pa.array([*paths, "https://host/a/b.json"]))
+        found = relative_to(directory, pa.array([*paths, "https://host/a/b.json"]))
         assert found.to_pylist() == [*(os.path.relpath(p, directory) for p in paths), None]
 
 
@@ -461,7 +458,7 @@ def test_opening_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a stacforge index"):
         open_index(tmp_path)
     (tmp_path / "catalog.json").write_text('{"type": "Catalog", "id": "x", "links": []}')
-    with pytest.raises(InputError, match="no collection-mirror"):
+    with pytest.raises(InputError, match="no index advertised"):
         open_index(tmp_path)
 
 
@@ -563,6 +560,6 @@ def test_asset_filters_decided_by_key_match_asset_by_asset(
     manifest["asset_keys"] = None
     manifest_path.write_text(json.dumps(manifest))
     summarised = open_index(tmp_path / "summarised")
-    assert (_keys_passing(summarised.sidecars[0], query) is not None) == by_key
+    assert (keys_passing(summarised.directories[0], query) is not None) == by_key
     for index in (summarised, open_index(tmp_path / "plain")):
         assert set(index.hrefs(**params)) == expected, index

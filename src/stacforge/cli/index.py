@@ -17,7 +17,7 @@ from stacforge.errors import InputError, StacforgeError
 @click.argument("index_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace INDEX_DIR if it exists.")
 def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
-    """Write the sidecar index of the static catalog CATALOG (on disk) into INDEX_DIR.
+    """Write the index of the static catalog CATALOG (on disk) into INDEX_DIR.
 
     CATALOG is a catalog, collection or item file (or the folder holding catalog.json or
     collection.json). Item hrefs are stored relative to INDEX_DIR, so the two can move together.
@@ -57,8 +57,8 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
     for error in rejected:
         click.echo(f"skipped: {error}", err=True)
     click.echo(
-        f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
-        f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "
+        f"indexed {manifest.items:,} items ({manifest.assets:,} assets, "
+        f"{manifest.label_rows:,} label rows) of {catalog} into {index_dir} "
         f"in {time.perf_counter() - started:.1f} s"
         + (f"; skipped {len(rejected):,} that cannot be indexed" if rejected else "")
     )

@@ -39,18 +39,18 @@ from typing import Any, Final
 
 import pyarrow as pa
 
+from stacforge.media_types import PARQUET
+
 ITEMS_FILE: Final = "items.parquet"
 SEARCH_FILE: Final = "search.parquet"
 ASSETS_FILE: Final = "assets.parquet"
 LABELS_FILE: Final = "labels.parquet"
 MANIFEST_FILE: Final = "manifest.json"
 
-FORMAT: Final = 2
-"""Version of the index layout, recorded in the manifest as ``format`` (no ``format``: 1).
-Version 2 split ``assets.parquet``'s ``href``."""
-
-MEDIA_TYPE: Final = "application/vnd.apache.parquet"
+MEDIA_TYPE: Final = PARQUET
+"""The media type of the asset that advertises an index (its ``items.parquet``)."""
 MIRROR_ROLE: Final = "collection-mirror"
+"""The role of that asset (the STAC ecosystem's name for a collection's items in one file)."""
 
 TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
 BBOX: Final = pa.struct(

@@ -22,6 +22,7 @@ import shapely
 import shapely.geometry
 
 from stacforge.errors import StacforgeError
+from stacforge.time import parse_timestamp
 
 
 class SearchParams(TypedDict, total=False):
@@ -278,16 +279,6 @@ def _instant(text: str) -> tuple[datetime, datetime]:
     except ValueError:
         raise StacforgeError(f"datetime {text!r} is not RFC 3339 (or a partial date)") from None
     return moment, moment
-
-
-def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 timestamp (``Z`` in either case; without an offset, UTC).
-
-    Raises:
-        ValueError: ``text`` is not one.
-    """
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_filter(value: Mapping[str, Any] | str) -> dict[str, Any]:
