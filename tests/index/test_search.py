@@ -20,7 +20,9 @@ import pystac
 import pytest
 import shapely
 import shapely.geometry
+from click.testing import CliRunner
 
+from stacforge.cli import cli
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import open_index
 from stacforge.index.assets import keys_passing
@@ -373,6 +375,115 @@ def test_labels_by_count_and_through_source_links(
     # A class an item does not list counts 0; items without overviews never match.
     assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
+
+
+def test_labels_by_share_of_their_overview_entry(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """``corn>=30%``: a class's count over the total of its entry's counts (a raster label's
+    pixel histogram); statistics values are shares already."""
+    histograms = {  # chip: pixel counts of a 100-pixel mask
+        "a": {"corn": 30, "soy": 70},
+        "b": {"corn": 29, "soy": 1, "water": 70},
+        "c": {"soy": 100},
+        "d": {"corn": 0, "soy": 0},  # an empty histogram: no share is known
+        "e": {"corn": 6000, "water": 14000},
+    }
+    items = [
+        (
+            make_item(
+                chip,
+                i,
+                0,
+                properties={
+                    "label:type": "raster",
+                    "label:properties": None,
+                    "label:overviews": [
+                        {"counts": [{"name": name, "count": n} for name, n in counts.items()]}
+                    ],
+                },
+            ),
+            f"{chip}.json",
+        )
+        for i, (chip, counts) in enumerate(histograms.items())
+    ]
+    # Two entries: the share counts within the entry the class is listed in.
+    items.append(
+        (
+            make_item(
+                "f",
+                9,
+                0,
+                properties={
+                    "label:overviews": [
+                        {"property_key": "crop", "counts": [{"name": "corn", "count": 1}]},
+                        {"property_key": "cover", "counts": [{"name": "soy", "count": 99}]},
+                    ]
+                },
+            ),
+            "f.json",
+        )
+    )
+    # Statistics overviews: the value is compared with the percentage as a fraction.
+    items.append(
+        (
+            make_item(
+                "g",
+                10,
+                0,
+                properties={"label:overviews": [{"statistics": [{"name": "corn", "value": 0.4}]}]},
+            ),
+            "g.json",
+        )
+    )
+    write_index(tmp_path / "index", items)
+    index = open_index(tmp_path / "index")
+
+    def ids(**params: Any) -> set[str]:
+        return set(index.ids(**params))
+
+    assert ids(labels="corn>=30%") == {"a", "e", "f", "g"}
+    assert ids(labels="corn>=5000") == {"e"}
+    assert ids(labels="corn<30%") == {"b", "c"}  # c lists no corn: its share is 0
+    assert ids(labels=["corn>=25%", "corn<1000"]) == {"a", "b", "f", "g"}
+    assert ids(label_any="corn,soy>=50%") == {"a", "c", "f"}
+    assert ids(label_any="corn,soy>150%") == {"f"}  # shares of two entries add up
+    assert ids(label_any="corn,water>=99.5 %") == {"e", "f"}
+    # The same through the command line.
+    result = CliRunner().invoke(
+        cli, ["search", str(tmp_path / "index"), "--label", "corn>=30%", "--format", "ids"]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(result.output.split()) == {"a", "e", "f", "g"}
+
+
+def test_label_shares_with_many_property_keys(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """Entries are told apart by property key however many keys there are."""
+    items = [
+        (
+            make_item(
+                f"i{i}",
+                i,
+                0,
+                properties={
+                    "label:overviews": [
+                        {
+                            "property_key": f"key{i}",
+                            "counts": [{"name": "corn", "count": i}, {"name": "soy", "count": 10}],
+                        },
+                        {"property_key": f"other{i}", "counts": [{"name": "soy", "count": 1000}]},
+                    ]
+                },
+            ),
+            f"i{i}.json",
+        )
+        for i in range(40)
+    ]
+    write_index(tmp_path / "index", items)
+    found = set(open_index(tmp_path / "index").ids(labels="corn>=50%"))
+    assert found == {f"i{i}" for i in range(10, 40)}
 
 
 def test_an_item_with_labels_of_its_own_is_judged_by_them(
