@@ -325,7 +325,7 @@ def test_items_are_pystac_items_with_absolute_self_links(index: Index) -> None:
     assert by_id["p0008"].datetime is None and by_id["p0008"].properties["start_datetime"]
 
 
-def test_several_sidecars_together(
+def test_several_indexes_together(
     tmp_path: Path, write_index: Callable[..., Any], index: Index
 ) -> None:
     first, second = ITEMS[:700], ITEMS[700:]

@@ -1,4 +1,15 @@
-"""The sidecar index: stac-geoparquet plus search tables, written in one pass, searched fast."""
+"""The index: stac-geoparquet plus search tables, written in one pass, searched fast.
+
+An index directory (its files: :mod:`.layout`; its manifest: :mod:`.manifest`) is written by
+:class:`IndexWriter` (:mod:`.writer`), which joins :mod:`.convert` (item dicts to Arrow, through
+the stac-geoparquet adapter :mod:`.geoparquet`), :mod:`.runs` (external sort along the
+:mod:`.hilbert` curve), :mod:`.tables` (derived search, asset and label tables) and
+:mod:`.summary` (the manifest's statistics). It is searched through :func:`open_index` and
+:class:`Index` (:mod:`.search`), which join :mod:`.query` (parameters), :mod:`.discovery`
+(finding indexes), :mod:`.directory` (an opened index), :mod:`.prune` (row groups and rows of
+``search.parquet``), :mod:`.labels`, :mod:`.assets`, :mod:`.cql2_filter` and :mod:`.sort`;
+:func:`read_items` (:mod:`.reader`, :mod:`.rows`) turns rows back into item dicts.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a sidecar index directory holds: its files and the schemas of the derived tables.
+"""What an index directory holds: its files and the schemas of the derived tables.
 
 An index directory has four Parquet files whose rows share one order (items sorted along a
 Hilbert curve of their footprint centres), and a manifest:
@@ -17,9 +17,10 @@ Hilbert curve of their footprint centres), and a manifest:
     One row per class of every ``label:overviews`` entry, with its ``count`` or statistics
     ``value``.
 ``manifest.json``
-    The layout's :data:`FORMAT`, counts, extents per collection, label classes, a summary of
-    each asset key (``asset_keys``: counts, time ranges and roles, which let a search decide an
-    asset filter key by key), source, build time and stacforge version.
+    The layout's format (:data:`stacforge.index.manifest.FORMAT`), counts, extents per
+    collection, label classes, a summary of each asset key (``asset_keys``: counts, time
+    ranges and roles, which let a search decide an asset filter key by key), source, build
+    time and stacforge version (see :class:`stacforge.index.manifest.Manifest`).
 
 ``items.parquet`` follows the stac-geoparquet spec as its reference library writes it: each
 asset key is a field of the ``assets`` struct, so items with different keys share the union
