@@ -17,6 +17,7 @@ import shapely.geometry
 
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index.hilbert import hilbert_keys
+from stacforge.index.manifest import FORMAT, Manifest, read_manifest
 from stacforge.index.reader import read_items
 from stacforge.index.writer import IndexWriter
 
@@ -337,6 +338,36 @@ def test_existing_index_needs_overwrite(
         IndexWriter(tmp_path / "index")
     write_index(tmp_path / "index", [(make_item("b", 0, 0), "b.json")], overwrite=True)
     assert [item["id"] for item in read_items(tmp_path / "index")] == ["b"]
+
+
+def test_the_manifest_is_typed_and_reads_back_as_written(
+    tmp_path: Path, make_item: MakeItem
+) -> None:
+    items = [
+        make_item(
+            f"i{i}",
+            i,
+            0,
+            collection="a" if i % 2 else "b",
+            assets={"data": {"href": f"./{i}.tif", "roles": ["data"]}},
+            properties={"label:overviews": [{"counts": [{"name": "corn", "count": i}]}]},
+        )
+        for i in range(5)
+    ]
+    with IndexWriter(tmp_path / "index", source="catalog.json") as writer:
+        for item in items:
+            writer.add(item, f"{item['id']}.json")
+        manifest = writer.close()
+    assert isinstance(manifest, Manifest)
+    assert (manifest.items, manifest.assets, manifest.label_rows) == (5, 5, 5)
+    assert {cid: c.items for cid, c in manifest.collections.items()} == {"a": 2, "b": 3}
+    assert manifest.extent.bbox == (0.0, 0.0, 4.01, 0.01)
+    assert manifest.label_classes == {"corn": 5}
+    assert manifest.asset_keys is not None and manifest.asset_keys["data"].roles == ("data",)
+    assert read_manifest(tmp_path / "index") == manifest
+    written = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert written == manifest.to_json()
+    assert written["format"] == FORMAT
 
 
 def test_empty_index(tmp_path: Path) -> None:

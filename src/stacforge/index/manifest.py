@@ -8,7 +8,7 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,9 +165,7 @@ class Manifest:
             items=data["items"],
             rejected_items=data["rejected_items"],
             assets=data["assets"],
-            asset_keys=None
-            if keys is None
-            else {key: _asset_key(known) for key, known in keys.items()},
+            asset_keys=None if keys is None else _AssetKeys(keys),
             label_rows=data["label_rows"],
             extent=Extent.from_json(data["extent"]),
             collections={
@@ -202,6 +200,27 @@ def read_manifest(directory: Path) -> Manifest:
         return Manifest.from_json(data)
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(path, f"malformed manifest ({type(error).__name__}: {error})") from None
+
+
+class _AssetKeys(Mapping[str, AssetKeySummary]):
+    """The manifest's ``asset_keys``, each summary read on first access: a manifest may list
+    thousands of keys, and only searches with asset filters read them."""
+
+    def __init__(self, data: Mapping[str, Mapping[str, Any]]) -> None:
+        self._data = data
+        self._read: dict[str, AssetKeySummary] = {}
+
+    def __getitem__(self, key: str) -> AssetKeySummary:
+        found = self._read.get(key)
+        if found is None:
+            found = self._read[key] = _asset_key(self._data[key])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _asset_key_json(known: AssetKeySummary) -> dict[str, Any]:
