@@ -370,6 +370,28 @@ def test_the_manifest_is_typed_and_reads_back_as_written(
     assert written["format"] == FORMAT
 
 
+def test_a_batch_rejected_whole_after_adding_fields(tmp_path: Path, make_item: MakeItem) -> None:
+    """The last batch's items all fail on asset times after their new field joined the
+    schema: the rows kept are still written with every column of that schema."""
+    good = [make_item(f"g{i}", i / 10, 0) for i in range(128)]
+    bad = [
+        make_item(
+            f"b{i}",
+            i / 10,
+            1,
+            properties={"extra": "x"},
+            assets={"data": {"href": "./x.tif", "datetime": "not a time"}},
+        )
+        for i in range(3)
+    ]
+    rejected: list[InputError] = []
+    with IndexWriter(tmp_path / "index", on_invalid=rejected.append) as writer:
+        for item in [*good, *bad]:
+            writer.add(item, f"{item['id']}.json")
+    assert len(rejected) == 3
+    assert {item["id"] for item in read_items(tmp_path / "index")} == {i["id"] for i in good}
+
+
 def test_empty_index(tmp_path: Path) -> None:
     with IndexWriter(tmp_path / "index"):
         pass

@@ -71,22 +71,17 @@ class ExternalSort:
         self._held_bytes = 0
         self._runs: list[_Run] = []
         self._spilled = 0
-        self._schema: pa.Schema | None = None
+        self.schema: pa.Schema | None = None
+        """The columns of every row gathered (their tables' schemas unify into it); the caller
+        keeps it up to date as the rows it adds gain columns."""
         self.rows = 0
         """Rows added so far."""
         self.bytes = 0
         """Arrow bytes of the rows added so far."""
 
-    def add(self, table: pa.Table, keys: NDArray[np.uint64], schema: pa.Schema | None) -> None:
-        """Adds rows and their sort keys (unique, as :func:`sort_keys` makes them).
-
-        Args:
-            table: The rows.
-            keys: Their sort keys.
-            schema: The union of the schemas of every table added so far (the rows of tables
-                whose columns differ are gathered as this schema).
-        """
-        self._schema = schema
+    def add(self, table: pa.Table, keys: NDArray[np.uint64]) -> None:
+        """Adds rows (whose schema unifies with :attr:`schema`) and their sort keys (unique, as
+        :func:`sort_keys` makes them)."""
         self._held.append(table)
         self._held_keys.append(keys)
         self._held_bytes += table.nbytes
@@ -182,8 +177,8 @@ class ExternalSort:
         Rows that arrived nearly in order are a few stretches of consecutive rows: those are
         gathered as zero-copy slices instead of a copy.
         """
-        if self._schema is not None:
-            parts.insert(0, self._schema.empty_table())
+        if self.schema is not None:
+            parts.insert(0, self.schema.empty_table())
         table = pa.concat_tables(parts, promote_options="permissive")
         parts.clear()
         breaks = np.flatnonzero(np.diff(order) != 1) + 1

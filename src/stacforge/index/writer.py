@@ -104,8 +104,8 @@ class IndexWriter:
         self._pending_hrefs: list[str | None] = []
         self._pending_sources: list[list[str]] = []
         self._sort = ExternalSort(self._tmp / _RUNS_FOLDER, memory_limit)
-        self._schema: pa.Schema | None = None
-        """The union of the schemas of every converted row so far (helper columns aside)."""
+        """Its schema is the union of the schemas of every item converted so far (helper
+        columns aside), the columns of items.parquet."""
         self._count = 0
         self._closed = False
 
@@ -189,8 +189,8 @@ class IndexWriter:
         rows, item_hrefs, sources = self._pending, self._pending_hrefs, self._pending_sources
         self._pending, self._pending_hrefs, self._pending_sources = [], [], []
         first = self._count - len(rows)
-        done = convert.convert(rows, item_hrefs, self._schema)
-        self._schema = done.schema
+        done = convert.convert(rows, item_hrefs, self._sort.schema)
+        self._sort.schema = done.schema
         if done.table is not None and done.table.num_rows:
             self._append(
                 done.table,
@@ -224,14 +224,14 @@ class IndexWriter:
         table = table.append_column(tables.HREF, pa.array(item_hrefs, pa.string())).append_column(
             tables.SOURCES, pa.array(sources, pa.list_(pa.string()))
         )
-        self._sort.add(table, keys, self._schema)
+        self._sort.add(table, keys)
 
     def _write(self) -> Manifest:
         """Writes the four Parquet files from the merged rows; returns the manifest."""
         rows_per_chunk = _rows_per_group(self._row_group_bytes, self._sort.bytes, self._sort.rows)
         summary = Summary()
         tmp = self._tmp
-        stac_schema = self._schema or _EMPTY_ITEMS_SCHEMA
+        stac_schema = self._sort.schema or _EMPTY_ITEMS_SCHEMA
         # Parquet cannot store a struct without fields (``assets`` when every item has none);
         # stac-geoparquet leaves such columns out and its readers restore them.
         empty = [
