@@ -16,17 +16,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from stacforge.index.manifest import Manifest
     from stacforge.index.query import SearchParams
     from stacforge.index.reader import read_items
     from stacforge.index.search import Index, open_index
     from stacforge.index.writer import IndexWriter
 
-__all__ = ["Index", "IndexWriter", "SearchParams", "open_index", "read_items"]
+__all__ = ["Index", "IndexWriter", "Manifest", "SearchParams", "open_index", "read_items"]
 
 _HOMES = {
     "Index": "stacforge.index.search",
     "open_index": "stacforge.index.search",
     "IndexWriter": "stacforge.index.writer",
+    "Manifest": "stacforge.index.manifest",
     "SearchParams": "stacforge.index.query",
     "read_items": "stacforge.index.reader",
 }
