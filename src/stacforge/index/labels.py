@@ -3,9 +3,11 @@
 
 A condition (:class:`~stacforge.index.query.LabelCondition`) compares the sum of the numbers
 of one or more classes with a threshold. A class's number is its statistics ``value`` (a
-share), else its ``count``; a class an item does not list counts 0. Label items are judged by
-their own overviews; an item without labels of its own matches when a matching label item
-names it as its ``source``, in any of the indexes searched together.
+share), else its ``count``; for a condition on shares (``corn>=30%``), its statistics
+``value``, else its count over the total of the counts of its overview entry. A class an item
+does not list counts 0. Label items are judged by their own overviews; an item without labels
+of its own matches when a matching label item names it as its ``source``, in any of the
+indexes searched together.
 """
 
 from __future__ import annotations

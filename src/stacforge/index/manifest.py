@@ -48,8 +48,11 @@ class Extent:
     def from_json(cls, data: Mapping[str, Any]) -> Extent:
         boxes = data["spatial"]["bbox"]
         ((start, end),) = data["temporal"]["interval"]
-        bbox = tuple(float(v) for v in boxes[0]) if boxes else None
-        return cls(bbox, _parse(start), _parse(end))  # type: ignore[arg-type]
+        bbox = None
+        if boxes:
+            xmin, ymin, xmax, ymax = (float(v) for v in boxes[0])
+            bbox = (xmin, ymin, xmax, ymax)
+        return cls(bbox, _parse(start), _parse(end))
 
 
 @dataclass(frozen=True)

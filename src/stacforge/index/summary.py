@@ -7,8 +7,9 @@ label tables into running counts and extents, vectorised, and then makes the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,6 +27,7 @@ MAX_ASSET_KEYS: Final = 10_000
 """Asset keys the manifest summarises at most (keys made of item ids would grow it without
 bound)."""
 _ROLE_SEPARATOR: Final = "\x1f"
+_T = TypeVar("_T", float, datetime)
 
 
 class _Running:
@@ -172,7 +174,7 @@ class Summary:
         )
 
 
-def _pick(function: Any, held: Any, value: Any) -> Any:
+def _pick(function: Callable[[_T, _T], _T], held: _T | None, value: _T | None) -> _T | None:
     """``function(held, value)``, or whichever of the two is known."""
     if value is None:
         return held
