@@ -1,4 +1,4 @@
-"""Fixtures for the sidecar index: real catalogs as (item, href) streams, hand-made items."""
+"""Fixtures for the index: real catalogs as (item, href) streams, hand-made items."""
 
 from __future__ import annotations
 

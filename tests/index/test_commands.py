@@ -19,7 +19,7 @@ Item = dict[str, Any]
 
 @pytest.fixture
 def indexed(realworld: Path, tmp_path: Path, runner: CliRunner) -> Path:
-    """The sidecar of pystac's label test catalog (case 4), written by ``stacforge index``."""
+    """The index of pystac's label test catalog (case 4), written by ``stacforge index``."""
     result = runner.invoke(
         cli, ["index", str(realworld / "pystac-test-case-4"), str(tmp_path / "index")]
     )

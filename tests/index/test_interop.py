@@ -25,7 +25,7 @@ def indexed(
     catalog_items: Callable[[Path], list[tuple[Item, str]]],
     write_index: Callable[..., dict[str, Any]],
 ) -> tuple[Path, dict[str, Item]]:
-    """A real catalog's sidecar, and its source items by id."""
+    """A real catalog's index, and its source items by id."""
     source = catalog_items(realworld_catalog)
     write_index(tmp_path / "index", source)
     return tmp_path / "index" / "items.parquet", {item["id"]: item for item, _ in source}

@@ -103,6 +103,18 @@ def test_label_conditions() -> None:
         Query.from_params(labels=["clc_412>high"])
 
 
+def test_label_conditions_on_shares() -> None:
+    query = Query.from_params(labels=["corn>=30%", "corn >= 5000"], label_any="corn,soy < 12.5 %")
+    assert query.labels == (
+        LabelCondition(("corn",), ">=", 0.3, share=True),
+        LabelCondition(("corn",), ">=", 5000.0),
+        LabelCondition(("corn", "soy"), "<", 0.125, share=True),
+    )
+    for text in ("corn>=%", "corn>=30%%", "corn>=3%0"):
+        with pytest.raises(StacforgeError, match=r"PERCENT%|no number"):
+            Query.from_params(labels=[text])
+
+
 def test_sortby_and_limits() -> None:
     assert Query.from_params(sortby="-datetime,+id,properties.gsd").sortby == (
         SortKey("datetime", True),

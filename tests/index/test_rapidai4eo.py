@@ -1,4 +1,4 @@
-"""The RapidAI4EO tutorial's queries on sidecars of the built sample catalog.
+"""The RapidAI4EO tutorial's queries on the indexes of the built sample catalog.
 
 Ground truth comes from the corpus' own resource files the sample was built from: shapely over
 the footprints of ``rapidai4eo_geometries.geojson.gz``, pandas over ``rapidai4eo_labels.csv.gz``,
@@ -38,9 +38,9 @@ GERMANY = shapely.Polygon(
 
 
 @pytest.fixture(scope="module")
-def sidecars(rapidai4eo_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One sidecar per top-level collection, written with ``stacforge index``."""
-    folder = tmp_path_factory.mktemp("rapidai4eo-sidecars")
+def indexes(rapidai4eo_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One index per top-level collection, written with ``stacforge index``."""
+    folder = tmp_path_factory.mktemp("rapidai4eo-indexes")
     found = {}
     for collection in (PF, S2, LABELS):
         source = rapidai4eo_catalog.parent / collection / "collection.json"
@@ -51,8 +51,8 @@ def sidecars(rapidai4eo_catalog: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="module")
-def index(sidecars: dict[str, Path]) -> Index:
-    return open_index(*sidecars.values())
+def index(indexes: dict[str, Path]) -> Index:
+    return open_index(*indexes.values())
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +149,9 @@ def test_germany_forest_image_hrefs_of_2018(
     )
 
 
-def test_the_builders_sidecars_answer_the_same(rapidai4eo_catalog: Path, index: Index) -> None:
+def test_the_builders_indexes_answer_the_same(rapidai4eo_catalog: Path, index: Index) -> None:
     built = open_index(rapidai4eo_catalog.parent)
-    assert len(built.sidecars) == 3
+    assert len(built.directories) == 3
     queries: list[dict[str, object]] = [
         {"bbox": BERLIN},
         {"labels": "clc_412>0.8"},

@@ -20,18 +20,17 @@ import pystac
 import pytest
 import shapely
 import shapely.geometry
+from click.testing import CliRunner
 
+from stacforge.cli import cli
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import open_index
+from stacforge.index.assets import keys_passing
+from stacforge.index.directory import IndexDirectory
+from stacforge.index.href_arrays import absolute, relative_to
+from stacforge.index.prune import candidate_groups
 from stacforge.index.query import Query
-from stacforge.index.reader import Sidecar
-from stacforge.index.search import (
-    Index,
-    _absolute,
-    _candidate_groups,
-    _keys_passing,
-    _relative_to,
-)
+from stacforge.index.search import Index
 
 Item = dict[str, Any]
 START = datetime(2020, 1, 1, tzinfo=UTC)
@@ -151,11 +150,11 @@ def test_intersects_a_concave_multipolygon(index: Index) -> None:
 
 
 def test_small_box_reads_few_row_groups(index: Index) -> None:
-    sidecar = index.sidecars[0]
-    total = sidecar.search.metadata.num_row_groups
+    directory = index.directories[0]
+    total = directory.search.metadata.num_row_groups
     query = Query.from_params(bbox=[10, 10, 12, 12])
     assert query.spatial is not None
-    read = list(_candidate_groups(sidecar, query, [(10.0, 10.0, 12.0, 12.0)]))
+    read = list(candidate_groups(directory, query, [(10.0, 10.0, 12.0, 12.0)]))
     assert total >= 10
     assert len(read) <= 3
 
@@ -326,7 +325,7 @@ def test_items_are_pystac_items_with_absolute_self_links(index: Index) -> None:
     assert by_id["p0008"].datetime is None and by_id["p0008"].properties["start_datetime"]
 
 
-def test_several_sidecars_together(
+def test_several_indexes_together(
     tmp_path: Path, write_index: Callable[..., Any], index: Index
 ) -> None:
     first, second = ITEMS[:700], ITEMS[700:]
@@ -372,10 +371,119 @@ def test_labels_by_count_and_through_source_links(
     }
     assert set(both.ids(label_any=["tree,bog>=50.3"])) == {"lab5", "img5"}
     # The manifest tells that the images have no labels: their labels file stays closed.
-    assert "labels" not in vars(both.sidecars[0])
+    assert "labels" not in vars(both.directories[0])
     # A class an item does not list counts 0; items without overviews never match.
     assert set(both.ids(labels=["sand<1"], collections="labels")) == {f"lab{i}" for i in range(6)}
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
+
+
+def test_labels_by_share_of_their_overview_entry(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """``corn>=30%``: a class's count over the total of its entry's counts (a raster label's
+    pixel histogram); statistics values are shares already."""
+    histograms = {  # chip: pixel counts of a 100-pixel mask
+        "a": {"corn": 30, "soy": 70},
+        "b": {"corn": 29, "soy": 1, "water": 70},
+        "c": {"soy": 100},
+        "d": {"corn": 0, "soy": 0},  # an empty histogram: no share is known
+        "e": {"corn": 6000, "water": 14000},
+    }
+    items = [
+        (
+            make_item(
+                chip,
+                i,
+                0,
+                properties={
+                    "label:type": "raster",
+                    "label:properties": None,
+                    "label:overviews": [
+                        {"counts": [{"name": name, "count": n} for name, n in counts.items()]}
+                    ],
+                },
+            ),
+            f"{chip}.json",
+        )
+        for i, (chip, counts) in enumerate(histograms.items())
+    ]
+    # Two entries: the share counts within the entry the class is listed in.
+    items.append(
+        (
+            make_item(
+                "f",
+                9,
+                0,
+                properties={
+                    "label:overviews": [
+                        {"property_key": "crop", "counts": [{"name": "corn", "count": 1}]},
+                        {"property_key": "cover", "counts": [{"name": "soy", "count": 99}]},
+                    ]
+                },
+            ),
+            "f.json",
+        )
+    )
+    # Statistics overviews: the value is compared with the percentage as a fraction.
+    items.append(
+        (
+            make_item(
+                "g",
+                10,
+                0,
+                properties={"label:overviews": [{"statistics": [{"name": "corn", "value": 0.4}]}]},
+            ),
+            "g.json",
+        )
+    )
+    write_index(tmp_path / "index", items)
+    index = open_index(tmp_path / "index")
+
+    def ids(**params: Any) -> set[str]:
+        return set(index.ids(**params))
+
+    assert ids(labels="corn>=30%") == {"a", "e", "f", "g"}
+    assert ids(labels="corn>=5000") == {"e"}
+    assert ids(labels="corn<30%") == {"b", "c"}  # c lists no corn: its share is 0
+    assert ids(labels=["corn>=25%", "corn<1000"]) == {"a", "b", "f", "g"}
+    assert ids(label_any="corn,soy>=50%") == {"a", "c", "f"}
+    assert ids(label_any="corn,soy>150%") == {"f"}  # shares of two entries add up
+    assert ids(label_any="corn,water>=99.5 %") == {"e", "f"}
+    # The same through the command line.
+    result = CliRunner().invoke(
+        cli, ["search", str(tmp_path / "index"), "--label", "corn>=30%", "--format", "ids"]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(result.output.split()) == {"a", "e", "f", "g"}
+
+
+def test_label_shares_with_many_property_keys(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """Entries are told apart by property key however many keys there are."""
+    items = [
+        (
+            make_item(
+                f"i{i}",
+                i,
+                0,
+                properties={
+                    "label:overviews": [
+                        {
+                            "property_key": f"key{i}",
+                            "counts": [{"name": "corn", "count": i}, {"name": "soy", "count": 10}],
+                        },
+                        {"property_key": f"other{i}", "counts": [{"name": "soy", "count": 1000}]},
+                    ]
+                },
+            ),
+            f"i{i}.json",
+        )
+        for i in range(40)
+    ]
+    write_index(tmp_path / "index", items)
+    found = set(open_index(tmp_path / "index").ids(labels="corn>=50%"))
+    assert found == {f"i{i}" for i in range(10, 40)}
 
 
 def test_an_item_with_labels_of_its_own_is_judged_by_them(
@@ -437,23 +545,23 @@ def test_stored_hrefs_resolve_as_one_at_a_time(
     tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
 ) -> None:
     write_index(tmp_path / "a/b/index", [(make_item("x", 0, 0), str(tmp_path / "a/b/x.json"))])
-    sidecar = Sidecar(tmp_path / "a/b/index")
+    directory = IndexDirectory(tmp_path / "a/b/index")
     stored = [
         "x.json", "../x.json", "../../c/d/e.json", "../" * 40 + "f.json", "./x.json",
         "c/./d.json", "c/../d.json", "../c/../d.json", "c//d.json", "c/d/", "", ".", "..", "../",
         "../.", "..//c", ".hidden/x.json", "..x/y.json", "...", "c/...", "a\nb.json", None,
         "https://example.com/c/../d.json", "file:///c/d.json", "/c/../d.json", "ab:c", "a:b.json",
     ]  # fmt: skip
-    expected = [None if href is None else sidecar.absolute(href) for href in stored]
-    assert _absolute(sidecar, pa.array(stored, pa.string())).to_pylist() == expected
+    expected = [None if href is None else directory.absolute(href) for href in stored]
+    assert absolute(directory, pa.array(stored, pa.string())).to_pylist() == expected
     chunked = pa.chunked_array([pa.array(stored[:5], pa.string()), pa.array(stored[5:])])
-    assert _absolute(sidecar, chunked).to_pylist() == expected
+    assert absolute(directory, chunked).to_pylist() == expected
 
 
 def test_relative_forms_of_absolute_paths() -> None:
     paths = ["/a/b/c/x.json", "/a/b/y.json", "/a/bc/z.json", "/q.json", "/a/b/c/d/e/f.json"]
     for directory in ("/a/b/c", "/a/b/c/d", "/", "/z"):
-        found = _relative_to(directory, pa.array([*paths, "https://host/a/b.json"]))
+        found = relative_to(directory, pa.array([*paths, "https://host/a/b.json"]))
         assert found.to_pylist() == [*(os.path.relpath(p, directory) for p in paths), None]
 
 
@@ -461,7 +569,7 @@ def test_opening_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a stacforge index"):
         open_index(tmp_path)
     (tmp_path / "catalog.json").write_text('{"type": "Catalog", "id": "x", "links": []}')
-    with pytest.raises(InputError, match="no collection-mirror"):
+    with pytest.raises(InputError, match="no index advertised"):
         open_index(tmp_path)
 
 
@@ -563,6 +671,6 @@ def test_asset_filters_decided_by_key_match_asset_by_asset(
     manifest["asset_keys"] = None
     manifest_path.write_text(json.dumps(manifest))
     summarised = open_index(tmp_path / "summarised")
-    assert (_keys_passing(summarised.sidecars[0], query) is not None) == by_key
+    assert (keys_passing(summarised.directories[0], query) is not None) == by_key
     for index in (summarised, open_index(tmp_path / "plain")):
         assert set(index.hrefs(**params)) == expected, index

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ import shapely.geometry
 
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index.hilbert import hilbert_keys
+from stacforge.index.manifest import FORMAT, Manifest, read_manifest
 from stacforge.index.reader import read_items
 from stacforge.index.writer import IndexWriter
 
@@ -342,6 +340,58 @@ def test_existing_index_needs_overwrite(
     assert [item["id"] for item in read_items(tmp_path / "index")] == ["b"]
 
 
+def test_the_manifest_is_typed_and_reads_back_as_written(
+    tmp_path: Path, make_item: MakeItem
+) -> None:
+    items = [
+        make_item(
+            f"i{i}",
+            i,
+            0,
+            collection="a" if i % 2 else "b",
+            assets={"data": {"href": f"./{i}.tif", "roles": ["data"]}},
+            properties={"label:overviews": [{"counts": [{"name": "corn", "count": i}]}]},
+        )
+        for i in range(5)
+    ]
+    with IndexWriter(tmp_path / "index", source="catalog.json") as writer:
+        for item in items:
+            writer.add(item, f"{item['id']}.json")
+        manifest = writer.close()
+    assert isinstance(manifest, Manifest)
+    assert (manifest.items, manifest.assets, manifest.label_rows) == (5, 5, 5)
+    assert {cid: c.items for cid, c in manifest.collections.items()} == {"a": 2, "b": 3}
+    assert manifest.extent.bbox == (0.0, 0.0, 4.01, 0.01)
+    assert manifest.label_classes == {"corn": 5}
+    assert manifest.asset_keys is not None and manifest.asset_keys["data"].roles == ("data",)
+    assert read_manifest(tmp_path / "index") == manifest
+    written = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert written == manifest.to_json()
+    assert written["format"] == FORMAT
+
+
+def test_a_batch_rejected_whole_after_adding_fields(tmp_path: Path, make_item: MakeItem) -> None:
+    """The last batch's items all fail on asset times after their new field joined the
+    schema: the rows kept are still written with every column of that schema."""
+    good = [make_item(f"g{i}", i / 10, 0) for i in range(128)]
+    bad = [
+        make_item(
+            f"b{i}",
+            i / 10,
+            1,
+            properties={"extra": "x"},
+            assets={"data": {"href": "./x.tif", "datetime": "not a time"}},
+        )
+        for i in range(3)
+    ]
+    rejected: list[InputError] = []
+    with IndexWriter(tmp_path / "index", on_invalid=rejected.append) as writer:
+        for item in [*good, *bad]:
+            writer.add(item, f"{item['id']}.json")
+    assert len(rejected) == 3
+    assert {item["id"] for item in read_items(tmp_path / "index")} == {i["id"] for i in good}
+
+
 def test_empty_index(tmp_path: Path) -> None:
     with IndexWriter(tmp_path / "index"):
         pass
@@ -350,31 +400,24 @@ def test_empty_index(tmp_path: Path) -> None:
     assert list(read_items(tmp_path / "index")) == []
 
 
-def test_read_items_from_a_url_and_from_an_open_file(
+def test_read_items_from_an_open_file_not_from_a_url(
     realworld: Path,
     tmp_path: Path,
     catalog_items: CatalogItems,
     write_index: WriteIndex,
 ) -> None:
+    """Fetching is the crawler's job: read_items takes the body it fetched, never a URL."""
     source = catalog_items(realworld / "pystac-test-case-1" / "catalog.json")
     write_index(tmp_path / "site" / "index", source)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=tmp_path / "site")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/index/items.parquet"
-        from_url = list(read_items(url))
-    finally:
-        server.shutdown()
-        thread.join()
+    url = "http://127.0.0.1:9/index/items.parquet"
+    with pytest.raises(InputError, match="remote file: crawl it"):
+        list(read_items(url))
     body = (tmp_path / "site" / "index" / "items.parquet").read_bytes()
     from_file = list(read_items(io.BytesIO(body), base=url))
-    assert from_url == from_file
-    assert sorted(i["id"] for i in from_url) == sorted(i["id"] for i, _ in source)
-    for item in from_url:
+    assert sorted(i["id"] for i in from_file) == sorted(i["id"] for i, _ in source)
+    for item in from_file:
         self_href = next(link["href"] for link in item["links"] if link["rel"] == "self")
-        assert self_href.startswith(f"http://127.0.0.1:{server.server_address[1]}/")
+        assert self_href.startswith("http://127.0.0.1:9/")
         assert self_href.endswith(f"/{item['id']}.json")
 
 

@@ -34,8 +34,8 @@ def index_command(catalog: Path, index_dir: Path, overwrite: bool) -> None:
     for failure in report.failures:
         click.echo(f"failed: {failure}", err=True)
     click.echo(
-        f"indexed {manifest['items']:,} items ({manifest['assets']:,} assets, "
-        f"{manifest['label_rows']:,} label rows) of {catalog} into {index_dir} "
+        f"indexed {manifest.items:,} items ({manifest.assets:,} assets, "
+        f"{manifest.label_rows:,} label rows) of {catalog} into {index_dir} "
         f"in {time.perf_counter() - started:.1f} s"
         + (f"; {report.not_indexed:,} not indexed" if report.not_indexed else "")
     )

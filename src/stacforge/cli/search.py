@@ -36,14 +36,16 @@ FORMATS = ("ids", "items", "hrefs", "count")
     "--label",
     "labels",
     multiple=True,
-    metavar="CLASS<op>N",
-    help="A label class share (or count) threshold, e.g. 'clc_412>0.8'; repeat for AND.",
+    metavar="CLASS<op>N[%]",
+    help="A threshold on a label class's statistics value, else its count ('corn>=5000'), "
+    "or on its share of its overview's counts ('corn>=30%'); repeat for AND.",
 )
 @click.option(
     "--label-any",
     multiple=True,
-    metavar="A,B,C<op>N",
-    help="Threshold on the sum of several classes, e.g. 'clc_311,clc_312,clc_313>=1.0'.",
+    metavar="A,B,C<op>N[%]",
+    help="Threshold on the sum of several classes, e.g. 'clc_311,clc_312,clc_313>=1.0' "
+    "(or of their shares: 'corn,soybeans>=50%').",
 )
 @click.option("--asset-role", "asset_roles", multiple=True, help="Keep assets with this role.")
 @click.option(

@@ -24,10 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 import shapely.geometry
+from numpy.typing import NDArray
 
 from stacforge.errors import StacforgeError
 from stacforge.index.layout import TIMESTAMP
-from stacforge.index.query import parse_timestamp
+from stacforge.time import parse_timestamp
 
 Value: TypeAlias = "pa.Array | pa.ChunkedArray | pa.Scalar"
 Interval: TypeAlias = tuple[Value, Value]
@@ -109,7 +110,7 @@ def referenced_properties(expr: Any) -> set[str]:
     return set()
 
 
-def evaluate(expr: Mapping[str, Any], table: pa.Table) -> np.ndarray:
+def evaluate(expr: Mapping[str, Any], table: pa.Table) -> NDArray[np.bool_]:
     """Which rows of ``table`` meet the CQL2 JSON expression ``expr`` (null counts as not).
 
     ``table`` holds the columns :func:`referenced_properties` names (those that exist),
@@ -122,7 +123,10 @@ def evaluate(expr: Mapping[str, Any], table: pa.Table) -> np.ndarray:
         result = _Evaluator(table).value(expr)
         if isinstance(result, pa.Scalar):
             result = pa.array([result.as_py()] * table.num_rows, pa.bool_())
-        return pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
+        met: NDArray[np.bool_] = (
+            pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
+        )
+        return met
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as error:
         raise StacforgeError(f"filter: cannot evaluate ({error})") from None
 

@@ -1,4 +1,4 @@
-"""Finding sidecars: an index directory, or the collection mirrors a catalog advertises."""
+"""Finding indexes: an index directory, or those a catalog advertises (``collection-mirror``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 import orjson
 
 from stacforge import hrefs
-from stacforge.errors import InputError
+from stacforge.catalog.layout import root_document
+from stacforge.errors import InputError, StacforgeError
 from stacforge.index import layout
 
 
 def index_directories(path: Path) -> list[Path]:
-    """The index directories at ``path``: itself, or the mirrors a catalog advertises.
+    """The index directories at ``path``: itself, or those a catalog advertises.
 
     A catalog or collection's own ``collection-mirror`` assets count, else those of its direct
     children (a built catalog's top-level collections).
@@ -25,27 +26,30 @@ def index_directories(path: Path) -> list[Path]:
     document = _stac_document(path)
     if document is None:
         raise InputError(path, "not a stacforge index, catalog or collection")
-    found = _mirrors(document)
+    found = _advertised(document)
     if not found:
         for link in document[1].get("links", []):
             if link.get("rel") == "child" and not hrefs.is_url(str(link.get("href", ""))):
                 child = _stac_document(document[0].parent / link["href"])
                 if child is not None:
-                    found.extend(_mirrors(child))
+                    found.extend(_advertised(child))
     if not found:
         raise InputError(
             path,
-            "no collection-mirror sidecar advertised here (write one with `stacforge index`)",
+            "no index advertised here as a collection-mirror asset "
+            "(write one with `stacforge index`)",
         )
     return found
 
 
 def _stac_document(path: Path) -> tuple[Path, dict[str, Any]] | None:
-    if path.is_dir():
-        path = next(
-            (path / n for n in ("catalog.json", "collection.json") if (path / n).is_file()), path
-        )
-    if not path.is_file() or path.suffix != ".json":
+    """The STAC object at ``path`` (a JSON file, or a folder's catalog or collection), if
+    ``path`` leads to one."""
+    try:
+        path = root_document(path)
+    except StacforgeError:
+        return None
+    if path.suffix != ".json":
         return None
     try:
         document = orjson.loads(path.read_bytes())
@@ -54,13 +58,14 @@ def _stac_document(path: Path) -> tuple[Path, dict[str, Any]] | None:
     return (path, document) if isinstance(document, dict) else None
 
 
-def _mirrors(document: tuple[Path, dict[str, Any]]) -> list[Path]:
-    """The index directory of the mirror a catalog or collection advertises, if any."""
+def _advertised(document: tuple[Path, dict[str, Any]]) -> list[Path]:
+    """The index directory a catalog or collection advertises (its ``collection-mirror``
+    asset), if any."""
     path, body = document
     href = layout.mirror_href(body)
     if href is None:
         return []
     if hrefs.is_url(href):
-        raise InputError(path, f"mirror {href} is remote: crawl it or download it first")
+        raise InputError(path, f"index {href} is remote: crawl it or download it first")
     target = (path.parent / href).resolve()
     return [target.parent if target.suffix == ".parquet" else target]

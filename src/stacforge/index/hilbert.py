@@ -1,4 +1,4 @@
-"""The Hilbert curve that orders sidecar rows, so that nearby items share row groups."""
+"""The Hilbert curve that orders index rows, so that nearby items share row groups."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a sidecar index directory holds: its files and the schemas of the derived tables.
+"""What an index directory holds: its files and the schemas of the derived tables.
 
 An index directory has four Parquet files whose rows share one order (items sorted along a
 Hilbert curve of their footprint centres), and a manifest:
@@ -17,9 +17,10 @@ Hilbert curve of their footprint centres), and a manifest:
     One row per class of every ``label:overviews`` entry, with its ``count`` or statistics
     ``value``.
 ``manifest.json``
-    The layout's :data:`FORMAT`, counts, extents per collection, label classes, a summary of
-    each asset key (``asset_keys``: counts, time ranges and roles, which let a search decide an
-    asset filter key by key), source, build time and stacforge version.
+    The layout's format (:data:`stacforge.index.manifest.FORMAT`), counts, extents per
+    collection, label classes, a summary of each asset key (``asset_keys``: counts, time
+    ranges and roles, which let a search decide an asset filter key by key), source, build
+    time and stacforge version (see :class:`stacforge.index.manifest.Manifest`).
 
 ``items.parquet`` follows the stac-geoparquet spec as its reference library writes it: each
 asset key is a field of the ``assets`` struct, so items with different keys share the union
@@ -39,18 +40,18 @@ from typing import Any, Final
 
 import pyarrow as pa
 
+from stacforge.media_types import PARQUET
+
 ITEMS_FILE: Final = "items.parquet"
 SEARCH_FILE: Final = "search.parquet"
 ASSETS_FILE: Final = "assets.parquet"
 LABELS_FILE: Final = "labels.parquet"
 MANIFEST_FILE: Final = "manifest.json"
 
-FORMAT: Final = 2
-"""Version of the index layout, recorded in the manifest as ``format`` (no ``format``: 1).
-Version 2 split ``assets.parquet``'s ``href``."""
-
-MEDIA_TYPE: Final = "application/vnd.apache.parquet"
+MEDIA_TYPE: Final = PARQUET
+"""The media type of the asset that advertises an index (its ``items.parquet``)."""
 MIRROR_ROLE: Final = "collection-mirror"
+"""The role of that asset (the STAC ecosystem's name for a collection's items in one file)."""
 
 TIMESTAMP: Final = pa.timestamp("us", tz="UTC")
 BBOX: Final = pa.struct(

@@ -22,6 +22,7 @@ import shapely
 import shapely.geometry
 
 from stacforge.errors import StacforgeError
+from stacforge.time import parse_timestamp
 
 
 class SearchParams(TypedDict, total=False):
@@ -41,9 +42,12 @@ class SearchParams(TypedDict, total=False):
         max_items: Return at most this many items (default: every match).
         limit: The same as ``max_items`` (a static index has no pages).
         labels: Conditions on a class of ``label:overviews``, such as ``"clc_412>0.8"``: its
-            statistics value (a share), else its count; a class an item does not list counts 0.
+            statistics value (a share), else its count (``"corn>=5000"``); a class an item does
+            not list counts 0. A threshold in percent compares the class's share instead:
+            ``"corn>=30%"`` is its count over the total of the counts of its overview entry
+            (statistics values are compared with 0.3).
         label_any: Conditions on the sum of several classes, such as
-            ``"clc_311,clc_312,clc_313>=1.0"``.
+            ``"clc_311,clc_312,clc_313>=1.0"`` or ``"corn,soybeans>=50%"`` (sum of shares).
         asset_roles: Keep assets with any of these roles.
         asset_keys: Keep assets whose key matches any of these globs (``sr_2018-*``).
         asset_datetime: Keep assets whose time (their own ``datetime`` or
@@ -76,11 +80,21 @@ class Interval:
 
 @dataclass(frozen=True)
 class LabelCondition:
-    """``sum of the classes' numbers  <op>  threshold``."""
+    """``sum of the classes' numbers  <op>  threshold``.
+
+    Attributes:
+        names: The classes.
+        op: The comparison (``>=``, ``<=``, ``>``, ``<``, ``=``, ``==``, ``!=``).
+        threshold: The number compared with.
+        share: Compare each class's share instead of its number: its count over the total of
+            the counts of its ``label:overviews`` entry, or its statistics value (already a
+            share); ``threshold`` is then a fraction (``30%`` is 0.3).
+    """
 
     names: tuple[str, ...]
     op: str
     threshold: float
+    share: bool = False
 
     @property
     def compare(self) -> Callable[[Any, Any], Any]:
@@ -280,16 +294,6 @@ def _instant(text: str) -> tuple[datetime, datetime]:
     return moment, moment
 
 
-def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 timestamp (``Z`` in either case; without an offset, UTC).
-
-    Raises:
-        ValueError: ``text`` is not one.
-    """
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def parse_filter(value: Mapping[str, Any] | str) -> dict[str, Any]:
     """CQL2 JSON from CQL2 text or JSON (validated by the ``cql2`` package)."""
     try:
@@ -338,15 +342,20 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     "<": operator.lt,
 }
-_LABEL = re.compile(r"^\s*(?P<names>[^<>=!]+?)\s*(?P<op>>=|<=|!=|==|=|>|<)\s*(?P<value>\S+)\s*$")
+_LABEL = re.compile(
+    r"^\s*(?P<names>[^<>=!]+?)\s*(?P<op>>=|<=|!=|==|=|>|<)"
+    r"\s*(?P<value>[^\s%]+)\s*(?P<percent>%?)\s*$"
+)
 
 
 def parse_label(text: str, *, single: bool) -> LabelCondition:
-    """``CLASS OP NUMBER`` (``single``) or ``CLASS,CLASS,... OP NUMBER`` (their sum)."""
+    """``CLASS OP NUMBER`` (``single``) or ``CLASS,CLASS,... OP NUMBER`` (their sum); a
+    ``NUMBER%`` compares shares (see :class:`LabelCondition`)."""
     match = _LABEL.match(text)
     if match is None:
         raise StacforgeError(
-            f"label condition {text!r} is not CLASS<op>NUMBER (op: >= <= > < = !=)"
+            f"label condition {text!r} is not CLASS<op>NUMBER or CLASS<op>PERCENT% "
+            "(op: >= <= > < = !=)"
         )
     names = tuple(name.strip() for name in match["names"].split(",") if name.strip())
     if single and len(names) != 1:
@@ -355,4 +364,5 @@ def parse_label(text: str, *, single: bool) -> LabelCondition:
         threshold = float(match["value"])
     except ValueError:
         raise StacforgeError(f"label condition {text!r}: {match['value']!r} is no number") from None
-    return LabelCondition(names, match["op"], threshold)
+    share = bool(match["percent"])
+    return LabelCondition(names, match["op"], threshold / 100 if share else threshold, share)

@@ -1,28 +1,22 @@
-"""Reading sidecar indexes: opening index directories, turning rows back into item dicts.
+"""Reading items back: stac-geoparquet rows into STAC item dicts.
 
-:func:`read_items` reads any stac-geoparquet file (a stacforge sidecar's ``items.parquet`` or
-another tool's collection mirror); :class:`Sidecar` is one stacforge index directory with its
-derived tables, as searches use it.
+:func:`read_items` reads any stac-geoparquet file on local disk or in memory (an index's
+``items.parquet``, or another tool's collection mirror); :func:`item_dicts` converts rows a
+search has picked. Fetching a remote file is the crawler's job (its HTTP client has the
+timeouts, retries, size cap and cache): it hands the body over as bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import os
-import shutil
-import tempfile
-import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numpy.typing import NDArray
 
 from stacforge import hrefs
 from stacforge.catalog.model import Item
@@ -41,24 +35,23 @@ _TIMESTAMPS = ("datetime", "start_datetime", "end_datetime", "created", "updated
 def read_items(
     source: str | os.PathLike[str] | IO[bytes], *, base: str | None = None
 ) -> Iterator[Item]:
-    """Yields the items of a sidecar or of any stac-geoparquet file, as STAC item dicts.
+    """Yields the items of an index or of any stac-geoparquet file, as STAC item dicts.
 
     Rows are read one row group at a time, so memory stays bounded. Each item's ``self`` link
-    (which a stacforge sidecar stores relative to its directory) is made absolute.
+    (which a stacforge index stores relative to its directory) is made absolute.
 
     Args:
-        source: An index directory, a stac-geoparquet file path, an ``http(s)`` URL of one, or
-            an open binary file (e.g. a downloaded body in :class:`io.BytesIO`).
+        source: An index directory, a local stac-geoparquet file, or an open binary file (e.g.
+            a body the crawler fetched, in :class:`io.BytesIO`).
         base: The URL or path of the Parquet file, against which ``self`` hrefs resolve
-            (needed for an open file; a path defaults to itself, a URL to itself).
+            (needed for an open file; a path defaults to itself).
 
     Raises:
-        InputError: ``source`` is not a readable stac-geoparquet file.
+        InputError: ``source`` is a URL (crawl it, or download it first), or not a readable
+            stac-geoparquet file.
     """
     if isinstance(source, str) and hrefs.is_url(source):
-        with _downloaded(source) as local:
-            yield from read_items(local, base=source)
-        return
+        raise InputError(source, "remote file: crawl it (`stacforge crawl`) or download it first")
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
@@ -148,175 +141,3 @@ def _without_nulls(item: dict[str, Any]) -> Item:
 
 def _compact(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in obj.items() if value is not None}
-
-
-@contextlib.contextmanager
-def _downloaded(url: str) -> Iterator[Path]:
-    """A temporary local copy of the file at ``url``."""
-    with tempfile.TemporaryDirectory(prefix="stacforge-mirror-") as folder:
-        path = Path(folder) / layout.ITEMS_FILE
-        try:
-            with urllib.request.urlopen(url) as response, path.open("wb") as out:
-                shutil.copyfileobj(response, out, 1 << 20)
-        except OSError as error:
-            raise InputError(url, f"cannot download ({error})") from None
-        yield path
-
-
-class Sidecar:
-    """One stacforge index directory on local disk, opened for searching.
-
-    Files are opened on first use, so a search that needs only ``search.parquet`` never parses
-    the (wide) footer of ``items.parquet``.
-
-    Args:
-        directory: The index directory.
-
-    Raises:
-        InputError: ``directory`` has no stacforge manifest or misses one of its files.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        self.directory = Path(directory).resolve()
-        manifest_path = self.directory / layout.MANIFEST_FILE
-        try:
-            self.manifest: dict[str, Any] = orjson.loads(manifest_path.read_bytes())
-        except FileNotFoundError:
-            raise InputError(
-                self.directory, f"not a stacforge index (no {layout.MANIFEST_FILE})"
-            ) from None
-        except orjson.JSONDecodeError as error:
-            raise InputError(manifest_path, f"invalid JSON ({error})") from None
-        written = self.manifest.get("format", 1)
-        if written != layout.FORMAT:
-            raise InputError(
-                self.directory,
-                f"index format {written}, this stacforge reads format {layout.FORMAT}: "
-                "write the index again with `stacforge index`",
-            )
-        for name in (layout.ITEMS_FILE, layout.SEARCH_FILE, layout.ASSETS_FILE, layout.LABELS_FILE):
-            if not (self.directory / name).is_file():
-                raise InputError(self.directory, f"incomplete index: {name} is missing")
-        self.base = hrefs.directory_base(self.directory.as_posix())
-
-    def __repr__(self) -> str:
-        return f"Sidecar({str(self.directory)!r})"
-
-    @functools.cached_property
-    def items(self) -> pq.ParquetFile:
-        return self._open(layout.ITEMS_FILE)
-
-    @functools.cached_property
-    def search(self) -> pq.ParquetFile:
-        return self._open(layout.SEARCH_FILE)
-
-    @functools.cached_property
-    def assets(self) -> pq.ParquetFile:
-        """``assets.parquet``, its keys and split hrefs read as dictionaries."""
-        return self._open(layout.ASSETS_FILE, read_dictionary=("key", *layout.ASSET_HREF_PARTS))
-
-    @functools.cached_property
-    def labels(self) -> pq.ParquetFile:
-        """``labels.parquet``, its class names read as a dictionary (a few dozen values)."""
-        return self._open(layout.LABELS_FILE, read_dictionary=("name",))
-
-    @functools.cached_property
-    def search_offsets(self) -> NDArray[np.int64]:
-        """:func:`row_offsets` of ``search.parquet``."""
-        return row_offsets(self.search)
-
-    @functools.cached_property
-    def items_offsets(self) -> NDArray[np.int64]:
-        """:func:`row_offsets` of ``items.parquet``."""
-        return row_offsets(self.items)
-
-    @functools.cached_property
-    def search_statistics(self) -> dict[str, tuple[list[Any], list[Any]]]:
-        """Row-group min/max of the ``search.parquet`` columns written with statistics."""
-        return {
-            column: row_group_statistics(self.search, column)
-            for column in layout.STATISTICS_COLUMNS[layout.SEARCH_FILE]
-        }
-
-    @functools.cached_property
-    def asset_row_ranges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """The first and last item row of each row group of ``assets.parquet``."""
-        first, last = row_group_statistics(self.assets, "row")
-        return np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
-
-    @functools.cached_property
-    def collections(self) -> frozenset[str]:
-        """The ``collection`` ids of the items (from the manifest)."""
-        return frozenset(self.manifest.get("collections", {}))
-
-    def absolute(self, href: str) -> str:
-        """An href stored in the index (relative to its directory) as an absolute one."""
-        return hrefs.join(self.base, href)
-
-    def _open(self, name: str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
-        try:
-            return pq.ParquetFile(self.directory / name, read_dictionary=read_dictionary or None)
-        except (OSError, pa.ArrowException) as error:
-            raise InputError(
-                self.directory / name, f"not a readable Parquet file ({error})"
-            ) from None
-
-
-def row_offsets(parquet: pq.ParquetFile) -> NDArray[np.int64]:
-    """The row number of the first row of each row group, and the total row count last."""
-    metadata = parquet.metadata
-    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
-    return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
-
-
-def row_group_statistics(parquet: pq.ParquetFile, column: str) -> tuple[list[Any], list[Any]]:
-    """Min and max of ``column`` (a dotted path) per row group; None where unknown."""
-    metadata = parquet.metadata
-    index = next(
-        (i for i in range(metadata.num_columns) if metadata.schema.column(i).path == column),
-        None,
-    )
-    mins: list[Any] = []
-    maxs: list[Any] = []
-    for group in range(metadata.num_row_groups):
-        stats = None if index is None else metadata.row_group(group).column(index).statistics
-        if stats is not None and stats.has_min_max:
-            mins.append(stats.min)
-            maxs.append(stats.max)
-        else:
-            mins.append(None)
-            maxs.append(None)
-    return mins, maxs
-
-
-def read_rows(
-    parquet: pq.ParquetFile,
-    offsets: NDArray[np.int64],
-    rows: NDArray[np.int64],
-    columns: list[str] | None = None,
-) -> pa.Table:
-    """The given rows (any order, no repeats) of a Parquet file, in that order.
-
-    Only the row groups holding them are read.
-
-    Args:
-        parquet: The file.
-        offsets: Its :func:`row_offsets`.
-        rows: Row numbers.
-        columns: Columns to read (dotted paths select struct fields); None reads all.
-    """
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
-    groups = np.searchsorted(offsets, ordered, side="right") - 1
-    parts = []
-    for group in np.unique(groups):
-        local = ordered[groups == group] - offsets[group]
-        parts.append(parquet.read_row_group(int(group), columns=columns).take(local))
-    if not parts:
-        if not parquet.metadata.num_row_groups:
-            return parquet.schema_arrow.empty_table()
-        return parquet.read_row_group(0, columns=columns).slice(0, 0)
-    table = pa.concat_tables(parts)
-    if np.all(order[1:] > order[:-1]):
-        return table
-    return table.take(np.argsort(order, kind="stable"))

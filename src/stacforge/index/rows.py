@@ -3,7 +3,8 @@
 stac-geoparquet's own ``stac_table_to_items`` converts row by row (``StructScalar.as_py``),
 which costs about 10 ms for an item with 300 assets; converting each leaf column at once and
 zipping the values into dicts is several times faster. The STAC-specific steps (timestamps to
-strings, properties back into their object, ``bbox`` back to a list) are stac-geoparquet's.
+strings, properties back into their object, ``bbox`` back to a list) are stac-geoparquet's
+(through :mod:`stacforge.index.geoparquet`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ import orjson
 import pyarrow as pa
 import shapely
 
+from stacforge.index import geoparquet
+
 
 def batch_items(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     """The rows of a stac-geoparquet record batch as item dicts (GeoJSON geometries)."""
-    # Imported here: stac-geoparquet loads pandas, which searches for ids or hrefs never need.
-    # StacArrowBatch is private in stac-geoparquet 0.8; its public functions go row by row.
-    from stac_geoparquet.arrow._batch import StacArrowBatch
-
-    json_batch = StacArrowBatch(batch).to_json_batch().inner
+    json_batch = geoparquet.arrow_to_json(batch)
     names = [name for name in json_batch.schema.names if name != "geometry"]
     columns = [pylist(json_batch.column(name)) for name in names]
     geometries = geojson(json_batch.column("geometry"))
@@ -60,7 +59,8 @@ def pylist(array: pa.Array) -> list[Any]:
             valid = array.is_valid().to_numpy(zero_copy_only=False)
             lists = [value if ok else None for value, ok in zip(lists, valid, strict=True)]
         return lists
-    return array.to_pylist()
+    plain: list[Any] = array.to_pylist()
+    return plain
 
 
 def geojson(wkb: pa.Array) -> list[dict[str, Any] | None]:

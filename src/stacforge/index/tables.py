@@ -1,4 +1,4 @@
-"""The derived tables of a sidecar (search, assets, labels), computed from stac-geoparquet rows.
+"""The derived tables of an index (search, assets, labels), computed from stac-geoparquet rows.
 
 Each function takes a chunk of rows in final order (an Arrow table in the stac-geoparquet layout
 plus the writer's :data:`HREF` and :data:`SOURCES` columns) and the row number of its first row.

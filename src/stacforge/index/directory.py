@@ -1,0 +1,161 @@
+"""An index directory opened for searching, and reading chosen rows of its Parquet files."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from stacforge import hrefs
+from stacforge.errors import InputError
+from stacforge.index import layout
+from stacforge.index.manifest import read_manifest
+
+
+class IndexDirectory:
+    """One stacforge index directory on local disk, opened for searching.
+
+    Files are opened on first use, so a search that needs only ``search.parquet`` never parses
+    the (wide) footer of ``items.parquet``.
+
+    Args:
+        directory: The index directory.
+
+    Raises:
+        InputError: ``directory`` has no stacforge manifest or misses one of its files.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.path = Path(directory).resolve()
+        self.manifest = read_manifest(self.path)
+        for name in (layout.ITEMS_FILE, layout.SEARCH_FILE, layout.ASSETS_FILE, layout.LABELS_FILE):
+            if not (self.path / name).is_file():
+                raise InputError(self.path, f"incomplete index: {name} is missing")
+        self.base = hrefs.directory_base(self.path.as_posix())
+
+    def __repr__(self) -> str:
+        return f"IndexDirectory({str(self.path)!r})"
+
+    @functools.cached_property
+    def items(self) -> pq.ParquetFile:
+        return self._open(layout.ITEMS_FILE)
+
+    @functools.cached_property
+    def search(self) -> pq.ParquetFile:
+        return self._open(layout.SEARCH_FILE)
+
+    @functools.cached_property
+    def assets(self) -> pq.ParquetFile:
+        """``assets.parquet``, its keys and split hrefs read as dictionaries."""
+        return self._open(layout.ASSETS_FILE, read_dictionary=("key", *layout.ASSET_HREF_PARTS))
+
+    @functools.cached_property
+    def labels(self) -> pq.ParquetFile:
+        """``labels.parquet``, its class names read as a dictionary (a few dozen values)."""
+        return self._open(layout.LABELS_FILE, read_dictionary=("name",))
+
+    @functools.cached_property
+    def search_offsets(self) -> NDArray[np.int64]:
+        """:func:`row_offsets` of ``search.parquet``."""
+        return row_offsets(self.search)
+
+    @functools.cached_property
+    def items_offsets(self) -> NDArray[np.int64]:
+        """:func:`row_offsets` of ``items.parquet``."""
+        return row_offsets(self.items)
+
+    @functools.cached_property
+    def search_statistics(self) -> dict[str, tuple[list[Any], list[Any]]]:
+        """Row-group min/max of the ``search.parquet`` columns written with statistics."""
+        return {
+            column: row_group_statistics(self.search, column)
+            for column in layout.STATISTICS_COLUMNS[layout.SEARCH_FILE]
+        }
+
+    @functools.cached_property
+    def asset_row_ranges(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The first and last item row of each row group of ``assets.parquet``."""
+        first, last = row_group_statistics(self.assets, "row")
+        return np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+
+    @functools.cached_property
+    def collections(self) -> frozenset[str]:
+        """The ``collection`` ids of the items (from the manifest)."""
+        return frozenset(self.manifest.collections)
+
+    def absolute(self, href: str) -> str:
+        """An href stored in the index (relative to its directory) as an absolute one."""
+        return hrefs.join(self.base, href)
+
+    def _open(self, name: str, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+        try:
+            return pq.ParquetFile(self.path / name, read_dictionary=read_dictionary or None)
+        except (OSError, pa.ArrowException) as error:
+            raise InputError(self.path / name, f"not a readable Parquet file ({error})") from None
+
+
+def row_offsets(parquet: pq.ParquetFile) -> NDArray[np.int64]:
+    """The row number of the first row of each row group, and the total row count last."""
+    metadata = parquet.metadata
+    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+
+
+def row_group_statistics(parquet: pq.ParquetFile, column: str) -> tuple[list[Any], list[Any]]:
+    """Min and max of ``column`` (a dotted path) per row group; None where unknown."""
+    metadata = parquet.metadata
+    index = next(
+        (i for i in range(metadata.num_columns) if metadata.schema.column(i).path == column),
+        None,
+    )
+    mins: list[Any] = []
+    maxs: list[Any] = []
+    for group in range(metadata.num_row_groups):
+        stats = None if index is None else metadata.row_group(group).column(index).statistics
+        if stats is not None and stats.has_min_max:
+            mins.append(stats.min)
+            maxs.append(stats.max)
+        else:
+            mins.append(None)
+            maxs.append(None)
+    return mins, maxs
+
+
+def read_rows(
+    parquet: pq.ParquetFile,
+    offsets: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    columns: list[str] | None = None,
+) -> pa.Table:
+    """The given rows (any order, no repeats) of a Parquet file, in that order.
+
+    Only the row groups holding them are read.
+
+    Args:
+        parquet: The file.
+        offsets: Its :func:`row_offsets`.
+        rows: Row numbers.
+        columns: Columns to read (dotted paths select struct fields); None reads all.
+    """
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    groups = np.searchsorted(offsets, ordered, side="right") - 1
+    parts = []
+    for group in np.unique(groups):
+        local = ordered[groups == group] - offsets[group]
+        parts.append(parquet.read_row_group(int(group), columns=columns).take(local))
+    if not parts:
+        if not parquet.metadata.num_row_groups:
+            return parquet.schema_arrow.empty_table()
+        return parquet.read_row_group(0, columns=columns).slice(0, 0)
+    table = pa.concat_tables(parts)
+    if np.all(order[1:] > order[:-1]):
+        return table
+    return table.take(np.argsort(order, kind="stable"))

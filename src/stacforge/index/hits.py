@@ -1,0 +1,34 @@
+"""The matches of a search in one index directory, as the search stages pass them on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from stacforge.index.directory import IndexDirectory
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Matching rows of one index directory, in output order.
+
+    Attributes:
+        directory: Where the rows are.
+        rows: Item row numbers.
+        assets: With asset filters, the matching ``assets.parquet`` rows of these items.
+    """
+
+    directory: IndexDirectory
+    rows: NDArray[np.int64]
+    assets: pa.Table | None = None
+
+    def only(self, rows: NDArray[np.int64]) -> Hits:
+        """The hits of ``rows`` (some of :attr:`rows`, in their new order) and their assets."""
+        assets = self.assets
+        if assets is not None:
+            assets = assets.filter(pc.is_in(assets["row"], pa.array(rows)))
+        return Hits(self.directory, rows, assets)

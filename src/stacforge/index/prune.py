@@ -1,0 +1,150 @@
+"""Spatial, temporal, id and collection tests on ``search.parquet``: whole row groups first.
+
+:func:`candidate_groups` skips row groups whose min/max statistics rule out a match; the
+``*_rows`` tests then check the narrow columns of a remaining group, vectorised; :func:`exact`
+decodes geometries only for candidates whose bounds are not already inside the search box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from numpy.typing import NDArray
+
+from stacforge.index import layout
+from stacforge.index.directory import IndexDirectory
+from stacforge.index.query import Interval, Query
+
+Box = tuple[float, float, float, float]
+"""west, south, east, north"""
+
+
+def boxes(area: shapely.Geometry) -> list[Box]:
+    """Bounding boxes of the parts of ``area`` (of the whole, when it has many parts)."""
+    parts = shapely.get_parts(area)
+    return [_bounds(part) for part in parts] if 1 < len(parts) <= 16 else [_bounds(area)]
+
+
+def _bounds(geometry: shapely.Geometry) -> Box:
+    west, south, east, north = (float(v) for v in shapely.bounds(geometry))
+    return west, south, east, north
+
+
+def candidate_groups(
+    directory: IndexDirectory, query: Query, area_boxes: list[Box] | None
+) -> Iterator[int]:
+    """Row groups of ``search.parquet`` whose statistics allow a match."""
+    stats = directory.search_statistics
+    for group in range(directory.search.metadata.num_row_groups):
+        low = {column: mins[group] for column, (mins, _) in stats.items()}
+        high = {column: maxs[group] for column, (_, maxs) in stats.items()}
+        if area_boxes and not _group_overlaps(low, high, area_boxes):
+            continue
+        if query.datetime is not None and not _group_meets(
+            low["start"], high["end"], query.datetime
+        ):
+            continue
+        if not _may_hold(low["collection"], high["collection"], query.collections):
+            continue
+        if not _may_hold(low["id"], high["id"], query.ids):
+            continue
+        yield group
+
+
+def _group_overlaps(low: dict[str, Any], high: dict[str, Any], area_boxes: list[Box]) -> bool:
+    xmin, ymin, xmax, ymax = (
+        low["bbox.xmin"],
+        low["bbox.ymin"],
+        high["bbox.xmax"],
+        high["bbox.ymax"],
+    )
+    if None in (xmin, ymin, xmax, ymax):
+        return True
+    return any(
+        xmin <= east and xmax >= west and ymin <= north and ymax >= south
+        for west, south, east, north in area_boxes
+    )
+
+
+def _group_meets(earliest: Any, latest: Any, interval: Interval) -> bool:
+    if earliest is None or latest is None:
+        return False  # no item of the group has a time
+    if interval.end is not None and earliest > interval.end:
+        return False
+    return interval.start is None or latest >= interval.start
+
+
+def _may_hold(low: Any, high: Any, wanted: frozenset[str] | None) -> bool:
+    if wanted is None:
+        return True
+    if low is None or high is None:
+        return False
+    return any(low <= w <= high for w in wanted)
+
+
+def overlapping_rows(bbox: pa.StructArray, area_boxes: list[Box]) -> NDArray[np.bool_]:
+    """Which rows' bounds overlap any of ``area_boxes``."""
+    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    hit = np.zeros(len(bbox), dtype=bool)
+    for west, south, east, north in area_boxes:
+        hit |= (xmin <= east) & (xmax >= west) & (ymin <= north) & (ymax >= south)
+    return hit
+
+
+def _inside(bbox: pa.StructArray, box: Box) -> NDArray[np.bool_]:
+    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    west, south, east, north = box
+    inside: NDArray[np.bool_] = (xmin >= west) & (xmax <= east) & (ymin >= south) & (ymax <= north)
+    return inside
+
+
+def meeting_rows(
+    start: pa.ChunkedArray, end: pa.ChunkedArray, interval: Interval
+) -> NDArray[np.bool_]:
+    """Rows whose time interval meets ``interval`` (rows without a time never do)."""
+    hit = pc.and_(pc.is_valid(start), pc.is_valid(end))
+    if interval.end is not None:
+        hit = pc.and_kleene(hit, pc.less_equal(start, pa.scalar(interval.end, layout.TIMESTAMP)))
+    if interval.start is not None:
+        hit = pc.and_kleene(hit, pc.greater_equal(end, pa.scalar(interval.start, layout.TIMESTAMP)))
+    met: NDArray[np.bool_] = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    return met
+
+
+def rows_in(column: pa.ChunkedArray, wanted: frozenset[str]) -> NDArray[np.bool_]:
+    """Rows whose value is one of ``wanted``."""
+    found = pc.is_in(column, value_set=pa.array(sorted(wanted), pa.string()))
+    rows: NDArray[np.bool_] = found.to_numpy(zero_copy_only=False)
+    return rows
+
+
+def exact(
+    directory: IndexDirectory,
+    group: int,
+    local: NDArray[np.intp],
+    area: shapely.Geometry,
+    query: Query,
+    table: pa.Table | None,
+) -> NDArray[np.intp]:
+    """The candidates (rows ``local`` of row group ``group``) whose geometry intersects
+    ``area``.
+
+    For a bbox search, candidates whose bounds lie inside the box need no geometry.
+    """
+    if query.bbox is not None and table is not None and query.bbox[0] <= query.bbox[2]:
+        sure = _inside(table["bbox"].combine_chunks().take(local), query.bbox)
+    else:
+        sure = np.zeros(len(local), dtype=bool)
+    unsure = local[~sure]
+    if not len(unsure):
+        return local
+    wkb = directory.search.read_row_group(group, columns=["geometry"])["geometry"]
+    geometries = shapely.from_wkb(wkb.take(unsure).to_numpy(zero_copy_only=False))
+    hit = sure.copy()
+    hit[~sure] = shapely.intersects(area, geometries)
+    return local[hit]
