@@ -12,6 +12,7 @@ from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError
 from stacforge.hrefs import is_url, redact, storable
+from stacforge.index.manifest import Manifest
 from stacforge.index.writer import IndexWriter
 
 
@@ -27,7 +28,7 @@ class IndexedCrawl:
     """
 
     report: CrawlReport
-    manifest: dict[str, Any]
+    manifest: Manifest
     rejected: list[InputError] = field(default_factory=list)
 
 
