@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -48,3 +50,26 @@ def rapidai4eo_catalog(rapidai4eo_source: Path, tmp_path_factory: pytest.TempPat
 
     out = tmp_path_factory.mktemp("rapidai4eo-catalog") / "catalog"
     return build("rapidai4eo", rapidai4eo_source, out).catalog
+
+
+@pytest.fixture(scope="session")
+def damage_a_page() -> Callable[[Path], None]:
+    """Damages one Parquet page of a file in place: flips 16 bytes in the middle of the largest
+    column chunk's data, not a header, not the footer, so that only a checksum tells (pyarrow
+    decodes damaged plain values without complaint)."""
+
+    def damage(path: Path) -> None:
+        metadata = pq.ParquetFile(path).metadata
+        chunks = [
+            metadata.row_group(g).column(c)
+            for g in range(metadata.num_row_groups)
+            for c in range(metadata.num_columns)
+        ]
+        biggest = max(chunks, key=lambda chunk: chunk.total_compressed_size)
+        middle = biggest.data_page_offset + biggest.total_compressed_size * 3 // 4
+        data = bytearray(path.read_bytes())
+        for i in range(middle, middle + 16):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+    return damage

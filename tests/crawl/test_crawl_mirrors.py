@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from stacforge.cli import cli
 from stacforge.crawl import CrawlOptions, CrawlReport, crawl
+from stacforge.crawl.cache import ResponseCache
 from stacforge.index.layout import MEDIA_TYPE, MIRROR_ROLE
 from stacforge.index.writer import IndexWriter
 
@@ -127,3 +129,32 @@ def test_unreadable_mirror_on_disk_falls_back_to_the_walk(
     (warning,) = report.warnings
     assert warning.href == str(parquet)
     assert warning.message.startswith("mirror not read (not a readable Parquet file")
+
+
+def test_a_damaged_mirror_is_walked_instead_and_dropped_from_the_cache(
+    rapidai4eo_catalog: Path,
+    serve: Serve,
+    tmp_path: Path,
+    damage_a_page: Callable[[Path], None],
+) -> None:
+    damaged = tmp_path / "catalog"
+    shutil.copytree(rapidai4eo_catalog.parent, damaged)
+    damage_a_page(damaged / "rapidai4eo_v1_labels" / "index" / "items.parquet")
+    server = serve(damaged)
+    cache = ResponseCache(tmp_path / "cache")
+    seen: set[str] = set()
+    options = CrawlOptions()
+    report = crawl(
+        server.url("catalog.json"),
+        lambda i, _: seen.add(i["id"]),
+        cache=cache.directory,
+        options=options,
+    )
+    assert report.failures == [] and report.mirrors == 2  # the two undamaged ones
+    assert len(seen) == 360  # every item, the label items walked
+    (warning,) = [w for w in report.warnings if "mirror not read" in w.message]
+    assert "damaged Parquet data" in warning.message
+    mirror = server.url("rapidai4eo_v1_labels/index/items.parquet")
+    assert cache.get(mirror) is None  # not kept: the next crawl fetches it again, not a 304
+    report = crawl(server.url("catalog.json"), cache=cache.directory, options=options)
+    assert server.count("rapidai4eo_v1_labels/index/items.parquet", status=200) == 2

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ import click
 import orjson
 
 FORMATS = ("ids", "items", "hrefs", "count")
+_SPOOL_BYTES = 64 << 20
 
 
 @click.command("search")
@@ -116,14 +119,20 @@ def search_command(
     else:
         lines = index.ids(**params) if output == "ids" else index.hrefs(**params)
         chunks = (line.encode() + b"\n" for line in lines)
-    out = sys.stdout.buffer
-    try:
+    # The answer is spooled (in memory, on disk past 64 MiB) and printed once complete, so that
+    # an error part-way (a damaged index file) prints its one line and nothing partial that a
+    # download tool would take for the whole list.
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-    except BrokenPipeError:
-        # The reader (`head`, a download tool) stopped early: not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            spool.write(chunk)
+        spool.seek(0)
+        out = sys.stdout.buffer
+        try:
+            shutil.copyfileobj(spool, out)
+            out.flush()
+        except BrokenPipeError:
+            # The reader (`head`, a download tool) stopped early: not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _feature_collection(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:

@@ -206,6 +206,11 @@ class HttpClient:
         """
         return (await self._fetch(url, parse)).parsed
 
+    async def forget(self, url: str) -> None:
+        """Drops the cached response of ``url``: its body turned out to be damaged."""
+        if self._cache is not None:
+            await asyncio.to_thread(self._cache.discard, url)
+
     async def _fetch(self, url: str, parse: Callable[[bytes], T]) -> _Fetched[T]:
         try:
             cached = await self._cached(url, parse)

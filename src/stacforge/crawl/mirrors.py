@@ -33,7 +33,8 @@ async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict
     read in place.
 
     Raises:
-        FetchError: The mirror cannot be fetched, or is not a readable stac-geoparquet file.
+        FetchError: The mirror cannot be fetched, or is not a readable stac-geoparquet file
+            (also when a page fails its checksum part-way: the items before it were whole).
     """
     try:
         if is_http(href):
@@ -43,10 +44,13 @@ async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict
             items = read_items(href)
         while batch := await asyncio.to_thread(list, itertools.islice(items, _BATCH)):
             yield batch
-    except InputError as error:
-        raise FetchError(href, error.message) from error
-    except pa.ArrowException as error:
-        raise FetchError(href, f"unreadable Parquet ({error})") from error
+    except (InputError, OSError, pa.ArrowException) as error:
+        # Damaged (a page fails its checksum) or unreadable: the cached copy must not be
+        # revalidated and reused by the next crawl.
+        if is_http(href):
+            await client.forget(href)
+        message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
+        raise FetchError(href, message) from error
 
 
 def whole_parquet(body: bytes) -> bytes:

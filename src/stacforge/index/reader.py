@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from stacforge import hrefs
 from stacforge.catalog.model import Item
 from stacforge.errors import InputError
 from stacforge.index import layout
+from stacforge.index.directory import open_parquet
 from stacforge.index.rows import batch_items
 
 _ALWAYS_KEPT = frozenset({"datetime"})
@@ -58,11 +58,7 @@ def read_items(
             path = path / layout.ITEMS_FILE
         base = base or path.resolve().as_posix()
         source = str(path)
-    where = base or "<stream>"
-    try:
-        parquet = pq.ParquetFile(source)
-    except (OSError, pa.ArrowException) as error:
-        raise InputError(where, f"not a readable Parquet file ({error})") from None
+    parquet = open_parquet(source, where=base or "<stream>")
     for group in range(parquet.metadata.num_row_groups):
         yield from item_dicts(parquet.read_row_group(group), base)
 

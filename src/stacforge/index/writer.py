@@ -250,6 +250,7 @@ class IndexWriter:
                     items_schema,
                     compression="zstd",
                     use_dictionary=False,
+                    write_page_checksum=True,
                     write_statistics=[
                         name for name in _ITEM_STATISTICS if _has_column(items_schema, name)
                     ],
@@ -261,6 +262,7 @@ class IndexWriter:
                         tmp / name,
                         schema,
                         compression="zstd",
+                        write_page_checksum=True,
                         write_statistics=layout.STATISTICS_COLUMNS[name],
                     )
                 )
