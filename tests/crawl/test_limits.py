@@ -164,3 +164,18 @@ def test_a_deep_item_is_reported_and_the_crawl_goes_on(tmp_path: Any) -> None:
     assert [w.message for w in report.warnings] == [
         "item not indexed: nested deeper than 64 levels"
     ]
+
+
+def test_a_local_document_over_the_size_limit_is_reported_not_read(tmp_path: Any) -> None:
+    import orjson
+
+    catalog = {
+        "type": "Catalog",
+        "stac_version": "1.1.0",
+        "id": "c",
+        "description": "c" * 5000,
+        "links": [],
+    }
+    (tmp_path / "catalog.json").write_bytes(orjson.dumps(catalog))
+    report = crawl(tmp_path / "catalog.json", options=CrawlOptions(max_bytes=4096))
+    assert [f.message for f in report.failures] == ["file exceeds the 4096 byte size limit"]

@@ -32,6 +32,8 @@ from stacforge.errors import StacforgeError
 SCHEMA_MAP = "schema-map.json"
 SCHEMAS_ENV = "STACFORGE_SCHEMAS"
 DOWNLOAD_TIMEOUT = 30.0
+MAX_SCHEMA_BYTES = 4 << 20
+"""The largest schema downloaded (the biggest STAC schemas are tens of kB)."""
 FAST_VALIDATORS: dict[type[Validator], type[jsonschema_rs.Validator]] = {
     jsonschema.Draft4Validator: jsonschema_rs.Draft4Validator,
     jsonschema.Draft6Validator: jsonschema_rs.Draft6Validator,
@@ -252,7 +254,9 @@ class SchemaStore:
     def _download(self, url: str, cached: Path | None) -> dict[str, Any]:
         try:
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-                data = response.read()
+                data = response.read(MAX_SCHEMA_BYTES + 1)
+            if len(data) > MAX_SCHEMA_BYTES:
+                raise ValueError(f"larger than {MAX_SCHEMA_BYTES:,} bytes")
             schema = _load_object(data)
         except (OSError, ValueError) as error:  # URLError and HTTPError are OSErrors
             raise SchemaNotFound(url, f"download failed: {error}") from error

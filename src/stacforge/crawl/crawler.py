@@ -177,7 +177,7 @@ class Crawler:
             if is_http(link.href):
                 document = await client.fetch(link.href)
             else:
-                document = await read_local(link.href)
+                document = await read_local(link.href, self._options.max_bytes)
         except FetchError as error:
             self.report.failures.append(Problem(error.href, error.reason))
         else:

@@ -58,20 +58,29 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-async def read_local(path: str) -> Document:
+async def read_local(path: str, max_bytes: int) -> Document:
     """Reads and parses a local JSON file in a worker thread.
 
     Raises:
-        FetchError: The file cannot be read or is not a JSON object.
+        FetchError: The file cannot be read, is larger than ``max_bytes``, or is not a JSON
+            object.
     """
     try:
-        body = await asyncio.to_thread(Path(path).read_bytes)
+        body = await asyncio.to_thread(_read_at_most, Path(path), max_bytes)
     except OSError as error:
         raise FetchError(path, error.strerror or str(error)) from error
+    if body is None:
+        raise FetchError(path, f"file exceeds the {max_bytes} byte size limit")
     try:
         return Document(path, parse_json(body))
     except ValueError as error:
         raise FetchError(path, str(error)) from error
+
+
+def _read_at_most(path: Path, max_bytes: int) -> bytes | None:
+    with path.open("rb") as f:
+        body = f.read(max_bytes + 1)
+    return body if len(body) <= max_bytes else None
 
 
 _STAC_TYPES: tuple[StacType, ...] = ("Catalog", "Collection", "Feature")
