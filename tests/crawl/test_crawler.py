@@ -318,9 +318,9 @@ def test_a_slow_sink_does_not_hold_up_the_requests(serve: Serve, files: CatalogF
 
     def slow(item: dict[str, Any], href: str) -> None:
         # The first call waits until every document was requested, which only happens if
-        # the crawl goes on fetching while the sink works (10 s is a guard, not a timing).
+        # the crawl goes on fetching while the sink works (60 s is a guard, not a timing).
         if not all_requested:
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
             while len(server.requests) < 10 and time.monotonic() < deadline:
                 time.sleep(0.01)
             all_requested.append(len(server.requests) == 10)
