@@ -10,7 +10,7 @@ DEMO := .demo
 # validator uses its user cache and downloads what is missing.
 export STACFORGE_SCHEMAS ?= $(abspath $(wildcard ../shared/schemas))
 
-.PHONY: demo test lint venv catalogs clean
+.PHONY: demo test lint venv catalogs browser clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ demo: $(INSTALLED)
 # The committed example catalogs, one per dataset, rebuilt from the built-in samples.
 catalogs: $(INSTALLED)
 	$(BIN)/python scripts/build_catalogs.py catalogs
+
+# STAC Browser for `stacforge serve --browser`, built from its npm package into browser/dist/
+# (needs node >= 18 and npm; the build is not committed).
+browser: browser/dist/index.html
+
+browser/dist/index.html: browser/package.json browser/package-lock.json browser/config.js browser/build.js
+	cd browser && npm ci --no-audit --no-fund && npm run build
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks scripts
