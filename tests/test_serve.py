@@ -14,7 +14,6 @@ from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from stacforge.cli import cli
-
 from stacforge.serve import create_app, start
 
 
@@ -133,7 +132,12 @@ async def fetch_browser(root: Path, build: Path) -> dict[str, tuple[int, str, st
     results: dict[str, tuple[int, str, str]] = {}
     try:
         async with aiohttp.ClientSession() as session:
-            for name in ("/browser/", "/browser?root=x.json", "/browser/js/app.js", "/catalog.json"):
+            for name in (
+                "/browser/",
+                "/browser?root=x.json",
+                "/browser/js/app.js",
+                "/catalog.json",
+            ):
                 async with session.get(server.make_url(name), allow_redirects=False) as r:
                     results[name] = (
                         r.status,
