@@ -10,7 +10,7 @@ DEMO := .demo
 # validator uses its user cache and downloads what is missing.
 export STACFORGE_SCHEMAS ?= $(abspath $(wildcard ../shared/schemas))
 
-.PHONY: demo test lint venv catalogs browser clean
+.PHONY: demo test lint docs pictures venv catalogs browser clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,20 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The documentation site (mkdocs.yml), strict: a broken link or a missing page fails.
+docs: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The pictures in the docs: `stacforge stats` of each example catalog, the benchmark plots. (The
+# STAC Browser screenshots docs/img/*-label-item.png come from tests/test_stac_browser.py.)
+pictures: $(INSTALLED)
+	for catalog in catalogs/*/; do \
+		$(BIN)/stacforge stats $$catalog --out docs/img/stats/$$(basename $$catalog) || exit 1; \
+	done
+	$(BIN)/python scripts/plot_benchmarks.py
+
+test: lint docs
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache build/site browser/node_modules browser/dist
