@@ -15,7 +15,7 @@ from stacforge.cli import cli
 from stacforge.stats import figures
 
 CATALOGS = Path(__file__).resolve().parents[1] / "catalogs"
-EXAMPLES = sorted(path.name for path in CATALOGS.glob("*/catalog.json") for path in [path.parent])
+EXAMPLES = sorted(path.parent.name for path in CATALOGS.glob("*/catalog.json"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

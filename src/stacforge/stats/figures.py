@@ -7,7 +7,6 @@ million items take seconds; no item JSON is opened.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
-
-from stacforge.errors import InputError
 
 SPLIT = "ml-aoi:split"
 OUTLINES_UP_TO = 20_000
@@ -114,59 +111,75 @@ class LabelStats:
 
 
 def label_stats(index: str | Path) -> list[LabelStats]:
-    """The figures of every collection of label items in one index folder, by collection id."""
+    """The figures of every collection of label items in one index folder, by collection id.
+
+    ``labels.parquet`` rows point at their item by ``row``, its position in ``items.parquet``
+    (the index format keeps one row order in all its tables).
+    """
     index = Path(index)
     items_file = pq.ParquetFile(index / "items.parquet")
     names = set(items_file.schema_arrow.names)
     if "label:type" not in names:
         return []
-    columns = ["id", "collection", "label:type", "bbox"] + ([SPLIT] if SPLIT in names else [])
+    columns = ["collection", "label:type", "bbox"] + ([SPLIT] if SPLIT in names else [])
     items = items_file.read(columns=columns)
-    labels = _label_rows(index / "labels.parquet", items["id"])
-    is_label = pc.is_valid(items["label:type"]).to_numpy(zero_copy_only=False)
-    collection = np.asarray(items["collection"].to_numpy(zero_copy_only=False), dtype=object)
-    split = (
-        np.asarray(items[SPLIT].to_numpy(zero_copy_only=False), dtype=object)
-        if SPLIT in names
-        else np.full(items.num_rows, None, dtype=object)
-    )
+    collection = _strings(items["collection"])
+    split = _strings(items[SPLIT]) if SPLIT in names else pa.nulls(items.num_rows, pa.string())
+    labelled = pa.table(
+        {"row": pa.array(np.arange(items.num_rows)), "collection": collection, "split": split}
+    ).filter(pc.is_valid(items["label:type"]))
+    labels = _label_rows(index / "labels.parquet")
+    labels = labels.append_column("collection", collection.take(labels["row"]))
+    labels = labels.append_column("split", split.take(labels["row"]))
+    labels = labels.filter(pc.is_valid(items["label:type"]).take(labels["row"]))
     found = []
-    for name in sorted({c for c in collection[is_label] if c is not None}):
-        rows = np.flatnonzero(is_label & (collection == name))
-        bbox = _bbox_array(items["bbox"].take(pa.array(rows)))
+    for name in sorted(pc.unique(labelled["collection"]).drop_null().to_pylist()):
+        mine = labelled.filter(pc.equal(labelled["collection"], name))
+        bbox = _bbox_array(items["bbox"].take(mine["row"]))
+        sizes = _split_sizes(mine["split"])
         found.append(
             LabelStats(
                 collection=str(name),
                 index=index,
-                label_items=len(rows),
-                splits=_split_sizes(split[rows]),
+                label_items=mine.num_rows,
+                splits=sizes,
                 bbox=_extent(bbox),
-                classes=_class_counts(labels, rows, split),
+                classes=_class_counts(labels.filter(pc.equal(labels["collection"], name)), sizes),
                 footprints=_grid(bbox),
             )
         )
     return found
 
 
-def _label_rows(path: Path, ids: pa.ChunkedArray) -> pa.Table:
-    """The ``labels.parquet`` rows with a count or share above 0; its ``row`` is checked to be
-    the item's position in ``items.parquet``."""
+def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A string column, dictionary-encoded or not, as plain strings."""
+    return pc.cast(column, pa.string())
+
+
+def _label_rows(path: Path) -> pa.Table:
+    """The ``labels.parquet`` rows with a count or share above 0."""
+    columns = ["row", "property_key", "name", "count", "value"]
     if not path.is_file():
-        return pa.table({"row": pa.array([], pa.int64())})
-    table = pq.read_table(path, columns=["row", "id", "property_key", "name", "count", "value"])
+        return pa.table(
+            {"row": pa.array([], pa.int64()), "property_key": pa.array([], pa.string())}
+            | {"name": pa.array([], pa.string()), "count": pa.array([], pa.int64())}
+            | {"value": pa.array([], pa.float64())}
+        )
+    table = pq.read_table(path, columns=columns)
     present = pc.or_(
         pc.greater(pc.fill_null(table["count"], 0), 0),
         pc.greater(pc.fill_null(table["value"], 0.0), 0.0),
     )
     table = table.filter(present)
-    if pc.all(pc.equal(ids.take(table["row"]), table["id"])).as_py() is False:
-        raise InputError(path, "its rows do not match the items of items.parquet")
-    return table.drop_columns(["id"])
+    return table.set_column(1, "property_key", _strings(table["property_key"])).set_column(
+        2, "name", _strings(table["name"])
+    )
 
 
-def _split_sizes(splits: np.ndarray) -> dict[str | None, int]:
+def _split_sizes(splits: pa.ChunkedArray) -> dict[str | None, int]:
     """Items per split, in the order train, validate, test, others, none."""
-    sizes = Counter(splits.tolist())
+    counted = pc.value_counts(splits).to_pylist()
+    sizes = {entry["values"]: entry["counts"] for entry in counted}
     return {split: sizes[split] for split in sorted(sizes, key=_split_order)}
 
 
@@ -175,17 +188,13 @@ def _split_order(split: str | None) -> tuple[int, str]:
     return (known.get(split or "", 3 if split else 4), split or "")
 
 
-def _class_counts(labels: pa.Table, rows: np.ndarray, split: np.ndarray) -> list[ClassCount]:
-    """The class counts of the label items ``rows`` (positions in ``items.parquet``)."""
+def _class_counts(labels: pa.Table, sizes: dict[str | None, int]) -> list[ClassCount]:
+    """The class counts of one collection's label rows; ``sizes``: its items per split."""
     if labels.num_rows == 0:
         return []
-    mine = labels.filter(pc.is_in(labels["row"], pa.array(rows)))
-    split_of_row = split[mine["row"].to_numpy()]
-    table = mine.append_column("split", pa.array(split_of_row.tolist(), pa.string()))
-    grouped = table.group_by(["property_key", "name", "split"]).aggregate(
+    grouped = labels.group_by(["property_key", "name", "split"]).aggregate(
         [("row", "count_distinct"), ("count", "sum"), ("value", "sum")]
     )
-    sizes = _split_sizes(split[rows])
     counts = [
         ClassCount(
             property_key=entry["property_key"],
@@ -260,7 +269,10 @@ def footprint_rings(stats: LabelStats) -> Sequence[tuple[str | None, np.ndarray]
     columns = ["collection", "label:type", "geometry"] + ([SPLIT] if SPLIT in names else [])
     table = items_file.read(columns=columns)
     table = table.filter(
-        pc.and_(pc.is_valid(table["label:type"]), pc.equal(table["collection"], stats.collection))
+        pc.and_(
+            pc.is_valid(table["label:type"]),
+            pc.equal(_strings(table["collection"]), stats.collection),
+        )
     )
     splits = table[SPLIT].to_pylist() if SPLIT in names else [None] * table.num_rows
     geometries = shapely.from_wkb(table["geometry"].to_numpy(zero_copy_only=False))
