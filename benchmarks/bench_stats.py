@@ -33,6 +33,7 @@ from common import GIB, machine, markdown_table, measure
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parent / ".data"
 CLASSES = [f"class_{n:02d}" for n in range(20)]
+LABEL_COLUMNS = ["row", "property_key", "name", "count", "value"]
 
 
 def write_index(folder: Path, items: int, seed: int = 0) -> None:
@@ -88,9 +89,9 @@ def run_stats(index: str, out: str, output_format: str, report: Callable[..., No
 
 
 def read_columns(index: str, out: str, output_format: str, report: Callable[..., None]) -> int:
-    columns = ["id", "collection", "label:type", "ml-aoi:split", "bbox"]
+    columns = ["collection", "label:type", "ml-aoi:split", "bbox"]  # what stats reads
     items = pq.read_table(Path(index) / "items.parquet", columns=columns)
-    labels = pq.read_table(Path(index) / "labels.parquet")
+    labels = pq.read_table(Path(index) / "labels.parquet", columns=LABEL_COLUMNS)
     return items.num_rows + labels.num_rows
 
 

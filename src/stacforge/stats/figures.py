@@ -193,14 +193,14 @@ def _class_counts(labels: pa.Table, sizes: dict[str | None, int]) -> list[ClassC
     if labels.num_rows == 0:
         return []
     grouped = labels.group_by(["property_key", "name", "split"]).aggregate(
-        [("row", "count_distinct"), ("count", "sum"), ("value", "sum")]
+        [("row", "count"), ("count", "sum"), ("value", "sum")]
     )
     counts = [
         ClassCount(
             property_key=entry["property_key"],
             name=str(entry["name"]),
             split=entry["split"],
-            items=int(entry["row_count_distinct"]),
+            items=int(entry["row_count"]),  # an item lists a class once
             count=None if entry["count_sum"] is None else int(entry["count_sum"]),
             share=(
                 None
