@@ -81,9 +81,9 @@ def test_rapidai4eo_numbers_match_the_index(tmp_path: Path, runner: CliRunner) -
     assert grid["south"] + grid["step"] * len(grid["items"]) >= north - grid["step"]
 
 
-def write_split_catalog(root: Path) -> Path:
-    """A catalog of 7 label items with counts and ``ml-aoi:split`` (train, validate, test,
-    and one without), and 2 items without labels."""
+def write_split_catalog(root: Path, *, overviews: bool = True) -> Path:
+    """A catalog of 7 label items with counts (unless not ``overviews``) and ``ml-aoi:split``
+    (train, validate, test, and one without), and 2 items without labels."""
     collection: dict[str, Any] = {
         "type": "Collection",
         "stac_version": "1.1.0",
@@ -117,13 +117,14 @@ def write_split_catalog(root: Path) -> Path:
                 "label:properties": ["kind"],
                 "label:description": "Boats",
                 "label:classes": [{"name": "kind", "classes": ["boat", "ship"]}],
-                "label:overviews": [
+            }
+            if overviews:
+                properties["label:overviews"] = [
                     {
                         "property_key": "kind",
                         "counts": [{"name": k, "count": v} for k, v in counts.items()],
                     }
-                ],
-            }
+                ]
             if split:
                 properties["ml-aoi:split"] = split
         item = {
@@ -175,6 +176,22 @@ def test_counts_by_split_from_an_index_folder(tmp_path: Path, runner: CliRunner)
     }
     assert all(c["share"] is None for c in classes["classes"])
 
+    for path in run_stats(runner, index, tmp_path / "png"):
+        assert png_size(path)[0] >= 400
+
+
+def test_label_items_without_overviews_get_an_empty_chart(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    catalog = write_split_catalog(tmp_path / "catalog", overviews=False)
+    index = tmp_path / "index"
+    assert runner.invoke(cli, ["index", str(catalog), str(index)]).exit_code == 0
+
+    run_stats(runner, index, tmp_path / "json", "--format", "json")
+    classes = json.loads((tmp_path / "json" / "boats-classes.json").read_text())
+
+    assert classes["label_items"] == 7
+    assert classes["classes"] == []
     for path in run_stats(runner, index, tmp_path / "png"):
         assert png_size(path)[0] >= 400
 

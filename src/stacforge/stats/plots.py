@@ -52,15 +52,16 @@ def plot_classes(stats: LabelStats, path: Path) -> None:
     axes.set_yticks(positions, names)
     axes.set_xlabel(label)
     axes.grid(axis="x", alpha=0.3)
-    if len(splits) > 1 or splits != [None]:
-        axes.legend(loc="best")
     title = f"{stats.collection}: {stats.label_items} label items"
     if len(totals) > len(shown):
         title += f", the {len(shown)} biggest of {len(totals)} classes"
     if not shown:
+        axes.set_xticks([])
         axes.text(
             0.5, 0.5, "no label:overviews in these items", ha="center", transform=axes.transAxes
         )
+    elif splits != [None]:
+        axes.legend(loc="best")
     axes.set_title(title)
     figure.savefig(path, format="png", dpi=100, metadata=_PNG_METADATA)
 
