@@ -28,11 +28,12 @@ catalogs: $(INSTALLED)
 	$(BIN)/python scripts/build_catalogs.py catalogs
 
 # STAC Browser for `stacforge serve --browser`, built from its npm package into browser/dist/
-# (needs node >= 18 and npm; the build is not committed).
+# (needs node >= 18 and npm; the build is not committed). No install scripts are run: the four
+# packages that have one (banners, git hooks, an optional native build) are not needed to build.
 browser: browser/dist/index.html
 
 browser/dist/index.html: browser/package.json browser/package-lock.json browser/config.js browser/build.js
-	cd browser && npm ci --no-audit --no-fund && npm run build
+	cd browser && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks scripts
