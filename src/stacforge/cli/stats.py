@@ -24,9 +24,13 @@ import click
     help="png: pictures (matplotlib); json: the same figures as numbers.",
 )
 def stats_command(source: Path, out: Path, output_format: str) -> None:
-    """Per collection of label items in CATALOG_OR_INDEX (a catalog or collection on disk
-    whose collections advertise indexes, or an index folder): a class-distribution bar chart
-    by ml-aoi:split and a footprint map, read from the indexes. Prints the files written."""
+    """Draw class charts and footprint maps of the label items in CATALOG_OR_INDEX.
+
+    For each collection of label items (items with label:type): a class-distribution bar chart
+    by ml-aoi:split and a footprint map, read from the indexes. CATALOG_OR_INDEX is a catalog
+    or collection on disk whose collections advertise indexes, or an index folder. Prints the
+    files written.
+    """
     from stacforge.stats import write_stats
 
     for path in write_stats(source, out, format="json" if output_format == "json" else "png"):
