@@ -11,7 +11,9 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from click.testing import CliRunner
 
+from stacforge.cli import cli
 from stacforge.serve import create_app, start
 
 
@@ -114,3 +116,90 @@ def test_a_half_open_connection_is_closed() -> None:
         return answers
 
     assert asyncio.run(run()) == [b"", b""]
+
+
+def write_browser_build(folder: Path) -> Path:
+    """A stand-in for a STAC Browser build: the files ``make browser`` writes, in miniature."""
+    (folder / "js").mkdir(parents=True)
+    (folder / "index.html").write_text('<script src="/browser/js/app.js"></script>')
+    (folder / "js" / "app.js").write_text("console.log('browser');")
+    return folder
+
+
+async def fetch_browser(root: Path, build: Path) -> dict[str, tuple[int, str, str]]:
+    server = TestServer(create_app(root, browser=build), host="127.0.0.1")
+    await server.start_server()
+    results: dict[str, tuple[int, str, str]] = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            for name in (
+                "/browser/",
+                "/browser?root=x.json",
+                "/browser/js/app.js",
+                "/catalog.json",
+            ):
+                async with session.get(server.make_url(name), allow_redirects=False) as r:
+                    results[name] = (
+                        r.status,
+                        r.headers.get("Content-Type", ""),
+                        r.headers.get("Location", "") or (await r.text()),
+                    )
+            for name in ("/browser/js/", "/browser/../catalog.json"):
+                async with session.get(server.make_url(name)) as r:
+                    results[name] = (r.status, "", "")
+    finally:
+        await server.close()
+    return results
+
+
+def test_serves_a_browser_build_next_to_the_catalog(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "catalog.json").write_text('{"type": "Catalog"}')
+    build = write_browser_build(tmp_path / "dist")
+
+    results = asyncio.run(fetch_browser(root, build))
+
+    assert results["/browser/"] == (200, "text/html", '<script src="/browser/js/app.js"></script>')
+    assert results["/browser?root=x.json"][0] == 301
+    assert results["/browser?root=x.json"][2] == "/browser/?root=x.json"
+    assert results["/browser/js/app.js"][0] == 200
+    assert results["/browser/js/app.js"][1].endswith("/javascript")  # text/ or application/
+    assert results["/catalog.json"] == (200, "application/json", '{"type": "Catalog"}')
+    assert results["/browser/js/"][0] in (403, 404)
+    assert results["/browser/../catalog.json"][0] == 200  # normalised to /catalog.json
+
+
+def test_serve_browser_without_a_build_says_how_to_make_one(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    (tmp_path / "catalog.json").write_text('{"type": "Catalog"}')
+    empty = tmp_path / "no-build"
+    empty.mkdir()
+
+    result = runner.invoke(cli, ["serve", str(tmp_path), "--browser", "--browser-dir", str(empty)])
+
+    assert result.exit_code == 1
+    assert "no STAC Browser build found" in result.stderr
+    assert "make browser" in result.stderr
+
+
+def test_serve_browser_prints_the_browser_url(tmp_path: Path) -> None:
+    (tmp_path / "collection.json").write_text('{"type": "Collection"}')
+    build = write_browser_build(tmp_path.parent / f"{tmp_path.name}-dist")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "stacforge.cli", "serve", str(tmp_path), "--port", str(port)]
+    command += ["--browser", "--browser-dir", str(build)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        assert process.stderr.readline().startswith(f"serving {tmp_path} at http://127.0.0.1")
+        browser_url = f"http://127.0.0.1:{port}/browser/?root=collection.json"
+        assert process.stderr.readline().strip() == f"STAC Browser: {browser_url}"
+        with urllib.request.urlopen(browser_url, timeout=10) as r:
+            assert b"/browser/js/app.js" in r.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -5,12 +5,16 @@ production server. Files are served with ETag / Last-Modified (revalidation answ
 range requests and the media types STAC clients expect. Only files are served: no directory
 listings, nothing whose path has a part starting with a dot (``.git``, a build's
 ``.OUT.*.partial``), nothing outside the folder and no symbolic links out of it.
+
+With a STAC Browser build (``make browser`` writes one to ``browser/dist/``), the same server
+also serves it at ``/browser/``, configured to open the served catalog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
@@ -56,10 +60,45 @@ async def _cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-def create_app(directory: str | Path) -> web.Application:
-    """An aiohttp application serving the files below ``directory`` read-only."""
+BROWSER_PATH = "/browser/"
+"""Where a STAC Browser build is served; the build's ``pathPrefix`` (``browser/config.js``)."""
+
+BROWSER_BUILD = Path(__file__).resolve().parents[2] / "browser" / "dist"
+"""Where ``make browser`` puts the STAC Browser build in a stacforge checkout."""
+
+
+def browser_build(directory: str | Path | None = None) -> Path | None:
+    """The STAC Browser build to serve: ``directory``, else env ``STACFORGE_BROWSER``, else
+    :data:`BROWSER_BUILD`; ``None`` when that folder holds no ``index.html``."""
+    chosen = directory or os.environ.get("STACFORGE_BROWSER") or BROWSER_BUILD
+    path = Path(chosen).resolve()
+    return path if (path / "index.html").is_file() else None
+
+
+def create_app(directory: str | Path, *, browser: str | Path | None = None) -> web.Application:
+    """An aiohttp application serving the files below ``directory`` read-only.
+
+    Args:
+        directory: The catalog folder, served at ``/``.
+        browser: A STAC Browser build (a folder with ``index.html``), served at
+            :data:`BROWSER_PATH`; ``None`` serves none.
+    """
     root = Path(directory).resolve()
     app = web.Application(middlewares=[_cors])
+    if browser is not None:
+        index = Path(browser).resolve() / "index.html"
+
+        async def browser_index(request: web.Request) -> web.StreamResponse:
+            return web.FileResponse(index)
+
+        async def to_browser(request: web.Request) -> web.StreamResponse:
+            query = f"?{request.query_string}" if request.query_string else ""
+            raise web.HTTPMovedPermanently(BROWSER_PATH + query)
+
+        # The build runs in hash mode (``#/...`` routes), so its pages are all index.html.
+        app.router.add_get(BROWSER_PATH.rstrip("/"), to_browser)
+        app.router.add_get(BROWSER_PATH, browser_index)
+        app.router.add_static(BROWSER_PATH, index.parent, show_index=False, follow_symlinks=False)
     app.router.add_static("/", root, show_index=False, follow_symlinks=False)
     return app
 
@@ -75,10 +114,14 @@ async def start(
     host: str = "127.0.0.1",
     port: int = 8000,
     idle_timeout: float = IDLE_TIMEOUT,
+    browser: str | Path | None = None,
 ) -> web.AppRunner:
-    """Starts serving ``directory``; returns the runner (``await runner.cleanup()`` stops it,
-    ``runner.addresses`` says where it listens)."""
-    runner = web.AppRunner(create_app(directory), access_log=None, keepalive_timeout=idle_timeout)
+    """Starts serving ``directory`` (and the STAC Browser build ``browser``, if given); returns
+    the runner (``await runner.cleanup()`` stops it, ``runner.addresses`` says where it
+    listens)."""
+    runner = web.AppRunner(
+        create_app(directory, browser=browser), access_log=None, keepalive_timeout=idle_timeout
+    )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
@@ -90,6 +133,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     on_ready: Callable[[], None] | None = None,
+    browser: str | Path | None = None,
 ) -> None:
     """Serves ``directory`` until interrupted (Ctrl-C, SIGTERM).
 
@@ -98,10 +142,11 @@ def serve(
         host: The address to listen on.
         port: The port to listen on.
         on_ready: Called once the server listens.
+        browser: A STAC Browser build to serve at :data:`BROWSER_PATH`, or ``None``.
     """
 
     async def run() -> None:
-        runner = await start(directory, host=host, port=port)
+        runner = await start(directory, host=host, port=port, browser=browser)
         try:
             if on_ready is not None:
                 on_ready()

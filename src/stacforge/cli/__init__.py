@@ -21,6 +21,7 @@ _COMMANDS = {
     "sample": "stacforge.cli.build:sample_command",
     "search": "stacforge.cli.search:search_command",
     "serve": "stacforge.cli.serve:serve_command",
+    "stats": "stacforge.cli.stats:stats_command",
     "validate": "stacforge.cli.validate:validate_command",
 }
 """Commands imported on first use, so a command pays only for the libraries it needs."""
