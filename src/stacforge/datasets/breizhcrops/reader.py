@@ -173,7 +173,9 @@ def read_class_mapping(source: Path) -> ClassMapping:
             try:
                 number = int(class_id)
             except ValueError:
-                raise InputError(path, f"class id {class_id!r} is not an integer", record=record)
+                raise InputError(
+                    path, f"class id {class_id!r} is not an integer", record=record
+                ) from None
             if not name or not code:
                 raise InputError(path, "empty classname or code", record=record)
             if names.setdefault(number, name) != name:
@@ -278,7 +280,9 @@ def read_index(
         header = [name.strip() for name in next(rows, [])]
         cloud = next((n for n in c.INDEX_CLOUD if n in header), None)
         required = (c.INDEX_ID, c.INDEX_CODE, c.INDEX_PATH, c.INDEX_LENGTH)
-        if missing := [n for n in required if n not in header] + ([] if cloud else ["meanCLD"]):
+        missing = [n for n in required if n not in header]
+        if missing or cloud is None:
+            missing += [] if cloud else [c.INDEX_CLOUD[0]]
             raise InputError(path, f"missing columns {', '.join(missing)}", record="line 1")
         at = [header.index(n) for n in (*required, cloud)]
         width = len(header)
@@ -421,7 +425,10 @@ def read_chunk(chunk: Chunk) -> list[Parcel | InputError]:
     files = chunk.files
     rows = chunk.rows
     polygons = _read_polygons(files.shapefile, np.array([fid for _, fid in rows], dtype=np.int64))
-    checked = [_check_polygon(files, row, polygon) for (row, _), polygon in zip(rows, polygons)]
+    checked = [
+        _check_polygon(files, row, polygon)
+        for (row, _), polygon in zip(rows, polygons, strict=True)
+    ]
     shapes = np.array([p for p in checked if not isinstance(p, InputError)], dtype=object)
     lonlat: list[dict[str, Any]] = []
     bounds = np.empty((0, 4))
@@ -436,7 +443,7 @@ def read_chunk(chunk: Chunk) -> list[Parcel | InputError]:
     series = _SeriesReader(files)
     try:
         k = 0
-        for (row, _), check in zip(rows, checked):
+        for (row, _), check in zip(rows, checked, strict=True):
             if isinstance(check, InputError):
                 results.append(check)
                 continue
