@@ -72,7 +72,7 @@ def _rewrite_shapefile(path: Path, change: dict[str, bytes | None]) -> None:
     """Rewrites a shapefile with the geometries of some parcel ids replaced."""
     _, _, wkb, fields = pyogrio.raw.read(path)
     ids = [str(v) for v in fields[0]]
-    geometries = np.array([change[i] if i in change else g for i, g in zip(ids, wkb, strict=True)])
+    geometries = np.array([change.get(i, g) for i, g in zip(ids, wkb, strict=True)])
     for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
         path.with_suffix(suffix).unlink(missing_ok=True)
     pyogrio.raw.write(

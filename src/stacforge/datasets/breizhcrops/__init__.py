@@ -52,7 +52,10 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[RegionFiles]:
     def items(files: RegionFiles) -> Iterator[PlacedItem]:
         chunks = reader.join_chunks(files, mapping, crs[files.region], CHUNK_SIZE, options.invalid)
         tasks = (_Task(chunk, mapped_codes, base) for chunk in chunks)
-        for results in ordered_map(_map_chunk, tasks, workers=options.workers):
+        # A process pool costs a second or more to start: only worth it beyond one chunk.
+        kept = sum(counts[files.region].classes.values())
+        workers = options.workers if kept > CHUNK_SIZE else 1
+        for results in ordered_map(_map_chunk, tasks, workers=workers):
             for result in results:
                 if isinstance(result, InputError):
                     options.invalid(result)

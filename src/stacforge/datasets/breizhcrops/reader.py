@@ -104,7 +104,8 @@ class IndexRow:
 class Series:
     """Where a parcel's time series is: a raw CSV, or a dataset of the region's HDF5 file."""
 
-    file: Path
+    file: str
+    """Relative to the BreizhCrops root, with ``/``."""
     hdf5_key: str | None
     start: datetime | None
     end: datetime | None
@@ -485,6 +486,9 @@ class _SeriesReader:
     def __init__(self, files: RegionFiles) -> None:
         self._files = files
         self._bands = c.BANDS[files.level]
+        # Relative paths, once: pathlib's relative_to costs more than the HDF5 read per parcel.
+        self._hdf5_path = files.relative(files.hdf5) if files.hdf5 is not None else ""
+        self._raw_path = files.relative(files.raw_csv) if files.raw_csv is not None else ""
         self._date_column = self._bands.index(c.DATE_COLUMN)
         self._hdf5: h5py.File | None = None
         if files.hdf5 is not None:
@@ -504,13 +508,13 @@ class _SeriesReader:
         if self._hdf5 is not None:
             path = self._files.hdf5
             assert path is not None
-            dataset = self._hdf5.get(row.path)
-            if not isinstance(dataset, h5py.Dataset):
-                what = "no dataset" if dataset is None else "a group, not a dataset, at"
+            series = self._read_hdf5(row.path)
+            if series is None:
+                what = "a group, not a dataset, at" if row.path in self._hdf5 else "no dataset"
                 return InputError(
                     path, f"{what} {row.path!r} (index line {row.line})", record=record
                 )
-            shape = dataset.shape
+            shape = series.shape
             if len(shape) != 2 or shape[1] != len(self._bands):
                 return InputError(
                     path,
@@ -518,7 +522,7 @@ class _SeriesReader:
                     record=record,
                 )
             if shape[0]:
-                dates = _nanosecond_dates(dataset[:, self._date_column])
+                dates = _nanosecond_dates(series[:, self._date_column])
                 if dates is None:
                     return InputError(
                         path, f"dataset {row.path!r}: doa holds no dates", record=record
@@ -533,9 +537,20 @@ class _SeriesReader:
                 return dates_or_error
             start, end = dates_or_error
         if raw is not None:
-            return Series(raw, None, start, end)
-        assert self._files.hdf5 is not None
-        return Series(self._files.hdf5, row.path, start, end)
+            return Series(f"{self._raw_path}/{raw.name}", None, start, end)
+        return Series(self._hdf5_path, row.path, start, end)
+
+    def _read_hdf5(self, key: str) -> NDArray[Any] | None:
+        """The dataset at ``key`` (a parcel's array is small: a few kB), or None if there is no
+        dataset there. h5py's low-level calls: a third of the high-level API's cost per parcel."""
+        assert self._hdf5 is not None
+        try:
+            dataset = h5py.h5d.open(self._hdf5.id, key.encode())
+        except (KeyError, ValueError, OSError):
+            return None
+        values = np.empty(dataset.shape, dtype=dataset.dtype)
+        dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, values)
+        return values
 
     def close(self) -> None:
         if self._hdf5 is not None:

@@ -32,6 +32,9 @@ from stacforge.datasets.breizhcrops.reader import (
 from stacforge.time import format_timestamp
 
 _ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+_ROOT_FROM_ITEM = relative_href(item_path("collection", ("cell",), "item"), "x")[:-1]
+"""``../../../``: from an item (every item sits one partition deep) to the catalog root, which
+relative asset hrefs take for the BreizhCrops root."""
 
 
 def collection_id(region: str) -> str:
@@ -148,10 +151,9 @@ def create_item(
     collection = collection_id(files.region)
     partition = (parcel.cell,)
     identifier = item_id(files, row.parcel_id)
-    here = item_path(collection, partition, identifier)
 
     def href(path: str) -> str:
-        return asset_href(asset_href_base, path if asset_href_base else relative_href(here, path))
+        return asset_href(asset_href_base, path if asset_href_base else _ROOT_FROM_ITEM + path)
 
     start, end = parcel.series.start, parcel.series.end
     crop = codes.get(row.code)
@@ -199,14 +201,14 @@ def create_item(
         fields["hdf5:dataset"] = series.hdf5_key
     fields["bands"] = _bands(files.level)
     timeseries = new_asset(
-        href(files.relative(series.file)),
+        href(series.file),
         media_types.HDF5 if series.hdf5_key is not None else media_types.CSV,
         title=f"Sentinel-2 {files.level} time series (mean of the parcel's pixels per date)",
         roles=["data"],
         **fields,
     )
     labels = label_asset(
-        href(files.relative(files.shapefile)),
+        href(_shapefile_path(files)),
         media_types.SHAPEFILE,
         label_type="vector",
         title=f"Parcel polygons of {files.region}: the feature whose ID is {row.parcel_id}",
@@ -250,6 +252,11 @@ def _bands(level: str) -> list[dict[str, str]]:
             for band in c.BANDS[level]
         ]
     return _BANDS[level]
+
+
+@functools.lru_cache(maxsize=16)
+def _shapefile_path(files: RegionFiles) -> str:
+    return files.relative(files.shapefile)
 
 
 def _timestamp(moment: datetime | None) -> str | None:
