@@ -12,7 +12,7 @@ from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset, DatasetOpt
 from stacforge.datasets.breizhcrops import constants, reader, sample, stac
 from stacforge.datasets.breizhcrops.reader import Chunk, CropCode, RegionCounts, RegionFiles
 from stacforge.errors import InputError
-from stacforge.parallel import ordered_map
+from stacforge.parallel import ordered_map, preload
 
 CHUNK_SIZE = 1000
 """Parcels per task of the worker processes."""
@@ -46,6 +46,8 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[RegionFiles]:
     counts = {files.region: reader.count_region(files, mapping) for files in regions}
     for files in regions:
         _report(files, counts[files.region])
+    if options.workers != 1:
+        preload(__name__)  # each region's pool then starts without importing GDAL, HDF5, PROJ
     base = options.asset_href_base
     mapped_codes = {code: codes[code] for code in mapping.codes if code in codes}
 
