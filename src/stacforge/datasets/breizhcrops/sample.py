@@ -283,7 +283,7 @@ def _series(year: int, level: str, rng: np.random.Generator) -> tuple[np.ndarray
         datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1e9 for d in dates
     ]
     if level == "L1C":
-        series[:, bands.index("QA60")] = rng.choice([0.0, 0.0, 0.0, 1024.0, 2048.0], size=steps)
+        series[:, bands.index("QA60")] = rng.choice([0.0] * 6 + [1024.0, 2048.0], size=steps)
         series[:, bands.index("QA10")] = 0.0
         series[:, bands.index("QA20")] = 0.0
     else:
