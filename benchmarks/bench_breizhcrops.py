@@ -178,10 +178,23 @@ def build_baseline(source: Path, out: Path, report: Report) -> int:
     return count
 
 
+BUILDS = {
+    "stacforge (workers=1)": build_stacforge,
+    "stacforge (workers=1, no index)": build_stacforge_no_index,
+    "geopandas+pystac": build_baseline,
+    "stacforge (workers=2)": build_stacforge_parallel,
+}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parcels", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--builds", nargs="+", choices=list(BUILDS), default=list(BUILDS), metavar="BUILD",
+        help=f"Builds to run, of: {', '.join(BUILDS)} (default: all)",
+    )  # fmt: skip
+    parser.add_argument("--name", default="breizhcrops", help="Result file name (no suffix)")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
         "--workdir", type=Path, default=None,
@@ -199,12 +212,7 @@ def main(argv: list[str]) -> None:
             started = time.perf_counter()
             write_root(source, count=parcels, seed=0, levels=("L1C",), raw_csv=(), no_hdf5=())
             print(f"{parcels:,} parcels written in {time.perf_counter() - started:.0f} s")
-            builds = [
-                ("stacforge (workers=1)", build_stacforge),
-                ("stacforge (workers=1, no index)", build_stacforge_no_index),
-                ("geopandas+pystac", build_baseline),
-                ("stacforge (workers=2)", build_stacforge_parallel),
-            ]
+            builds = [(name, BUILDS[name]) for name in args.builds]
             for name, fn in builds:
                 out = Path(tmp) / "out"
                 m = measure(fn, source, out, max_rss=6 * GIB, timeout=args.timeout)
@@ -227,7 +235,7 @@ def main(argv: list[str]) -> None:
                 runs.append(run)
             shutil.rmtree(source)
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "breizhcrops.json").write_text(
+    (args.results / f"{args.name}.json").write_text(
         json.dumps({"machine": machine(), "runs": runs}, indent=2) + "\n"
     )
     rows = [
@@ -238,7 +246,7 @@ def main(argv: list[str]) -> None:
     table = markdown_table(
         ["parcels", "build", "items", "seconds", "parcels/s", "peak RSS MiB", "error"], rows
     )
-    (args.results / "breizhcrops.md").write_text(table + "\n")
+    (args.results / f"{args.name}.md").write_text(table + "\n")
     print(table)
 
 
