@@ -7,8 +7,12 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import re
 import shutil
 import struct
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,11 +22,15 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from click.testing import CliRunner
 from pyproj import Transformer
 
+import stacforge
 from stacforge import open_index, validate
 from stacforge.builder import build
+from stacforge.cli import cli
 from stacforge.datasets.breizhcrops import constants
+from stacforge.datasets.breizhcrops.reader import CropCode, read_crop_codes
 from stacforge.datasets.breizhcrops.sample import CLASSES, DROPPED_CODES, write_root
 from stacforge.errors import InputError, StacforgeError
 
@@ -363,3 +371,48 @@ def test_index_with_missing_columns(source: Path, tmp_path: Path) -> None:
     index.write_text(index.read_text().replace("sequencelength", "length", 1))
     with pytest.raises(InputError, match=r"frh03\.csv: line 1: missing columns sequencelength"):
         build("breizhcrops", root, tmp_path / "out", workers=1)
+
+
+REAL_CODES = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "breizhcrops"
+
+
+@pytest.mark.skipif(
+    not (REAL_CODES / "codes.csv").is_file(), reason="no shared/realworld/breizhcrops/codes.csv"
+)
+def test_the_published_codes_file_reads_with_its_accents() -> None:
+    codes = read_crop_codes(REAL_CODES)
+    assert len(codes) > 300
+    assert codes["BTH"] == CropCode("BTH", "Blé tendre d'hiver", "1", "Blé tendre")
+    assert codes["PPH"].group_label == "Prairies permanentes"
+
+
+def test_the_command_reports_dropped_parcels_and_builds(source: Path, tmp_path: Path) -> None:
+    # A real process: the warning reaches stderr through logging's last-resort handler, which
+    # pytest's log capture would take the place of in-process.
+    command = [sys.executable, "-m", "stacforge.cli", "build", "breizhcrops", str(source),
+               str(tmp_path / "out"), "--regions", "frh03", "--workers", "1"]  # fmt: skip
+    src = Path(stacforge.__file__).parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    dropped = [line for line in done.stderr.splitlines() if "dropped" in line]
+    assert len(dropped) == 1
+    assert re.search(
+        r"frh03\.csv: dropped \d+ parcel\(s\) whose crop code is not in classmapping\.csv",
+        dropped[0],
+    )
+    assert done.stdout.startswith("built ")
+
+
+def test_the_command_fails_in_one_line_on_bad_input(source: Path, tmp_path: Path) -> None:
+    root = _copy(source, tmp_path)
+    (root / "classmapping.csv").write_text(",id,classname,code,extra\n0,0,wheat,BTH,1\n")
+    result = CliRunner().invoke(
+        cli, ["build", "breizhcrops", str(root), str(tmp_path / "out"), "--workers", "1"]
+    )
+    assert result.exit_code != 0
+    assert "classmapping.csv: line 1: unknown columns extra" in result.output
+    assert "Traceback" not in result.output
