@@ -11,7 +11,7 @@ import pytest
 
 from stacforge.datasets.rapidai4eo.reader import read_label_classes
 from stacforge.errors import InputError
-from stacforge.parallel import ordered_map
+from stacforge.parallel import ordered_map, preload
 
 
 def test_results_come_in_input_order() -> None:
@@ -50,3 +50,8 @@ def test_one_worker_runs_in_this_process() -> None:
     seen: list[int] = []
     assert list(ordered_map(seen.append, [1, 2], workers=1)) == [None, None]  # a closure works
     assert seen == [1, 2]
+
+
+def test_pools_work_with_preloaded_modules() -> None:
+    preload("json", "stacforge.errors")
+    assert list(ordered_map(abs, [-1, 2, -3], workers=2)) == [1, 2, 3]
