@@ -88,12 +88,14 @@ def build(
             f"{out}: is SOURCE or a folder holding it; write the catalog elsewhere"
         )
     skipped: list[InputError] = []
+    warnings: list[str] = []
     options = BuildOptions(
         asset_href_base=asset_href_base,
         skip_invalid=skip_invalid,
         workers=workers,
         dataset=spec.build_options(dataset_options),
         on_skip=skipped.append,
+        on_warning=warnings.append,
     )
     with atomic_directory(Path(out), overwrite=overwrite) as tmp:
         plan = spec.plan(source, options)
@@ -123,7 +125,7 @@ def build(
         items=summary.items,
         collections=summary.collections,
         skipped=skipped,
-        warnings=summary.warnings,
+        warnings=[*warnings, *summary.warnings],
     )
 
 

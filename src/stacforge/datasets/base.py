@@ -83,6 +83,8 @@ class BuildOptions:
         workers: Processes for parallel reads (``None``: every core).
         dataset: The dataset's own options (see :class:`DatasetOption`), defaults filled in.
         on_skip: Receives each skipped sample's error (only with ``skip_invalid``).
+        on_warning: Receives what a build should tell its user but that stops nothing (e.g.
+            samples a dataset leaves out by design).
     """
 
     asset_href_base: str | None = None
@@ -90,6 +92,12 @@ class BuildOptions:
     workers: int | None = None
     dataset: Mapping[str, Any] = field(default_factory=dict)
     on_skip: Callable[[InputError], None] | None = None
+    on_warning: Callable[[str], None] | None = None
+
+    def warn(self, message: str) -> None:
+        """Tells the user something about the build that stops nothing (one line)."""
+        if self.on_warning is not None:
+            self.on_warning(message)
 
     def invalid(self, error: InputError) -> None:
         """Deals with one bad sample: raises ``error``, or with ``skip_invalid`` reports it

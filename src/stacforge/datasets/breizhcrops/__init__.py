@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,6 @@ from stacforge.parallel import ordered_map, preload
 
 CHUNK_SIZE = 1000
 """Parcels per task of the worker processes."""
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +42,7 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[RegionFiles]:
     crs = {files.region: reader.shapefile_crs(files) for files in regions}
     counts = {files.region: reader.count_region(files, mapping) for files in regions}
     for files in regions:
-        _report(files, counts[files.region])
+        _report(files, counts[files.region], options)
     if options.workers != 1:
         preload(__name__)  # each region's pool then starts without importing GDAL, HDF5, PROJ
     base = options.asset_href_base
@@ -85,23 +82,19 @@ def _map_chunk(task: _Task) -> list[PlacedItem | InputError]:
     ]
 
 
-def _report(files: RegionFiles, counts: RegionCounts) -> None:
+def _report(files: RegionFiles, counts: RegionCounts, options: BuildOptions) -> None:
     """Warns of the parcels a region's index holds that the catalog leaves out by design."""
     if dropped := sum(counts.dropped.values()):
         most = ", ".join(f"{code} {n:,}" for code, n in counts.dropped.most_common(5))
-        logger.warning(
-            "%s: dropped %s parcel(s) whose crop code is not in %s (%s%s)",
-            files.index,
-            f"{dropped:,}",
-            constants.CLASS_MAPPING_FILE,
-            most,
-            ", ..." if len(counts.dropped) > 5 else "",
+        more = ", ..." if len(counts.dropped) > 5 else ""
+        options.warn(
+            f"{files.index}: dropped {dropped:,} parcel(s) whose crop code is not in "
+            f"{constants.CLASS_MAPPING_FILE} ({most}{more})"
         )
     if counts.empty:
-        logger.warning(
-            "%s: dropped %s parcel(s) with an empty time series (sequencelength 0)",
-            files.index,
-            f"{counts.empty:,}",
+        options.warn(
+            f"{files.index}: dropped {counts.empty:,} parcel(s) with an empty time series "
+            "(sequencelength 0)"
         )
 
 
