@@ -9,6 +9,7 @@ from stacforge.errors import StacforgeError
 
 _PACKAGES = {
     "rapidai4eo": "stacforge.datasets.rapidai4eo",
+    "s2-cloud": "stacforge.datasets.s2_cloud",
 }
 NAMES = tuple(sorted(_PACKAGES))
 """The names of every registered dataset."""
