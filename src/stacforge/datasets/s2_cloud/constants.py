@@ -28,12 +28,10 @@ or ``train_T31UFU_12.tfrecord``."""
 SPLITS: Final[dict[str, Literal["train", "validate"]]] = {"train": "train", "val": "validate"}
 """File-name split -> ``ml-aoi:split``."""
 ARCHIVE_SUFFIX: Final = ".7z"
-IGNORED_SUFFIXES: Final = frozenset(
-    {".md", ".txt", ".json", ".pdf", ".html", ".csv", ".log", ".py", ".ipynb"}
-    | {".md5", ".sha1", ".sha256", ".sha512"}
-)
-"""Documentation and checksum files that may sit beside the data; every other file is taken
-for a TFRecord file and must be named like one."""
+TFRECORD_SUFFIXES: Final = frozenset({"", ".tfrecord", ".tfrecords", ".tfr", ".record", ".rec"})
+"""Extensions of TFRecord files (the published files have none)."""
+TFRECORD_PREFIXES: Final = ("train_", "val_")
+
 
 # The tf.train.Example features (the dataset's parsing spec: localid int64, the rest bytes).
 LOCALID: Final = "localid"

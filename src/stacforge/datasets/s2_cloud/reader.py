@@ -36,13 +36,14 @@ from stacforge.datasets.s2_cloud.constants import (
     DATES,
     FEATURES,
     FILE_NAME,
-    IGNORED_SUFFIXES,
     IMAGES,
     LABELS,
     LOCALID,
     SENTINEL2_START,
     SPLITS,
     STEP_BYTES,
+    TFRECORD_PREFIXES,
+    TFRECORD_SUFFIXES,
     WEIGHTS,
 )
 from stacforge.datasets.s2_cloud.tfrecord import Record, RecordError, RecordSplitter, read_records
@@ -157,9 +158,10 @@ def parse_file_name(name: str) -> TFRecordName:
 def find_inputs(source: Path, *, invalid: Callable[[InputError], None]) -> list[Input]:
     """The TFRecord files and archives below ``source``, in path order.
 
-    Files named like documentation or checksums (``README.md``, ``*.sha256``) and hidden files
-    are left alone; any other file must be a ``.7z`` archive or a TFRecord file named
-    ``<split>_<tile>_<n>``. Archive members with other names are left alone.
+    A file without extension or with a TFRecord one (``.tfrecord``...), or whose name starts
+    with ``train_`` or ``val_``, is taken for a TFRecord file and must be named
+    ``<split>_<tile>_<n>``; other files (``README.md``, checksums, a catalog published beside
+    the data) and hidden ones are left alone, as are archive members with other names.
 
     Raises:
         InputError: A badly named file, or an archive whose header cannot be read (or what
@@ -174,7 +176,7 @@ def find_inputs(source: Path, *, invalid: Callable[[InputError], None]) -> list[
         suffix = path.suffix.lower()
         if suffix == ARCHIVE_SUFFIX:
             archives.append(path)
-        elif suffix not in IGNORED_SUFFIXES:
+        elif suffix in TFRECORD_SUFFIXES or path.name.lower().startswith(TFRECORD_PREFIXES):
             try:
                 parse_file_name(path.name)
             except ValueError as error:

@@ -128,12 +128,12 @@ def _examples(localid: int, rng: np.random.Generator, *, snow: bool) -> Iterator
     images = (level + noise).astype("<u2")
     for first in range(0, steps, MAX_GROUP):
         group = slice(first, first + MAX_GROUP)
-        yield _example(
+        yield make_example(
             localid, images[group], labels[group], dates[group], np.ones(len(labels[group]))
         )
 
 
-def _example(
+def make_example(
     localid: int, images: np.ndarray, labels: np.ndarray, dates: np.ndarray, weights: np.ndarray
 ) -> Any:
     """A ``tf.train.Example`` with the dataset's five features."""
