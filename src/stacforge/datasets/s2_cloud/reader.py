@@ -242,6 +242,7 @@ def _read_archive(task: Input) -> list[Sample | InputError]:
             # An open stream, not a path: py7zr then decompresses the archive's folders one
             # after the other in this process instead of in a thread per folder.
             archive.extractall(factory=sinks)
+        sinks.close()
     except _READ_ERRORS as error:
         where = sinks.current
         sinks.error = InputError(
@@ -388,6 +389,7 @@ class _MemberSink(Py7zIO):
         self._splitter = splitter
         self._decoder = decoder
         self._size = 0
+        self._closed = False
 
     def write(self, s: bytes | bytearray) -> int:
         self._size += len(s)
@@ -408,9 +410,12 @@ class _MemberSink(Py7zIO):
         return self._size
 
     def close(self) -> None:
-        """py7zr calls this once the member is complete and its CRC checked."""
-        if self._splitter is None or self._decoder is None:
+        """Ends the member: py7zr calls this once the member is complete and its CRC checked
+        (and :meth:`_SinkFactory.close` once the archive is done, for py7zr versions that
+        do not)."""
+        if self._closed or self._splitter is None or self._decoder is None:
             return
+        self._closed = True
         if (error := self._splitter.finish()) is not None:
             self._decoder.add([error])
         self._decoder.close()
@@ -423,6 +428,7 @@ class _SinkFactory(WriterFactory):
         self._task = task
         self._wanted = set(task.members)
         self._by_member: dict[str, list[Sample | InputError]] = {}
+        self._sinks: list[_MemberSink] = []
         self.current: str | None = None
         """The member being decompressed (for errors)."""
         self.error: InputError | None = None
@@ -434,7 +440,14 @@ class _SinkFactory(WriterFactory):
             return _MemberSink(None, None)
         results = self._by_member.setdefault(filename, [])
         name = parse_file_name(posixpath.basename(filename))
-        return _MemberSink(RecordSplitter(), _StreamDecoder(self._task, filename, name, results))
+        sink = _MemberSink(RecordSplitter(), _StreamDecoder(self._task, filename, name, results))
+        self._sinks.append(sink)
+        return sink
+
+    def close(self) -> None:
+        """Ends every member, once the whole archive was decompressed."""
+        for sink in self._sinks:
+            sink.close()
 
     def results(self) -> list[Sample | InputError]:
         gathered = [r for member in self._task.members for r in self._by_member.get(member, [])]
