@@ -553,3 +553,19 @@ def test_a_repeated_record_is_refused(tmp_path: Path) -> None:
     source = _bad_source(tmp_path, "train_50TMK_2", [_series(0, 5), _series(0, 5)])
     with pytest.raises(InputError, match=r"record 1 at byte \d+: a second record of localid 0"):
         build("s2-cloud", source, tmp_path / "out", workers=1)
+
+
+def test_a_badly_named_archive_member_names_archive_and_member(tmp_path: Path) -> None:
+    _write(tmp_path / "train-50TMK-2", [_series(i, 5) for i in range(2)])
+    with py7zr.SevenZipFile(tmp_path / "part.7z", "w") as z:
+        z.write(tmp_path / "train-50TMK-2", "tfrecords/train-50TMK-2")
+        z.writestr(b"about", "tfrecords/README.txt")
+    (tmp_path / "train-50TMK-2").unlink()
+    with pytest.raises(InputError, match=r"part\.7z: member tfrecords/train-50TMK-2: file name"):
+        build("s2-cloud", tmp_path, tmp_path / "out", workers=1)
+
+
+def test_a_source_without_tfrecords_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("nothing here")
+    with pytest.raises(InputError, match="no TFRecord files"):
+        build("s2-cloud", tmp_path, tmp_path / "out", workers=1)

@@ -13,6 +13,7 @@ pixels), so that :func:`stacforge.parallel.ordered_map` can read many in paralle
 
 from __future__ import annotations
 
+import functools
 import lzma
 import posixpath
 import zlib
@@ -158,14 +159,14 @@ def parse_file_name(name: str) -> TFRecordName:
 def find_inputs(source: Path, *, invalid: Callable[[InputError], None]) -> list[Input]:
     """The TFRecord files and archives below ``source``, in path order.
 
-    A file without extension or with a TFRecord one (``.tfrecord``...), or whose name starts
-    with ``train_`` or ``val_``, is taken for a TFRecord file and must be named
-    ``<split>_<tile>_<n>``; other files (``README.md``, checksums, a catalog published beside
-    the data) and hidden ones are left alone, as are archive members with other names.
+    A file or archive member without extension or with a TFRecord one (``.tfrecord``...), or
+    whose name starts with ``train_`` or ``val_``, is taken for a TFRecord file and must be
+    named ``<split>_<tile>_<n>``; other files (``README.md``, checksums, a catalog published
+    beside the data) and hidden ones are left alone.
 
     Raises:
-        InputError: A badly named file, or an archive whose header cannot be read (or what
-            ``invalid`` does with these).
+        InputError: Nothing to read; or (through ``invalid``, which may skip it instead) a
+            badly named file or member, or an archive whose header cannot be read.
     """
     files: list[Path] = []
     archives: list[Path] = []
@@ -173,16 +174,14 @@ def find_inputs(source: Path, *, invalid: Callable[[InputError], None]) -> list[
         relative = path.relative_to(source)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        suffix = path.suffix.lower()
-        if suffix == ARCHIVE_SUFFIX:
+        if path.suffix.lower() == ARCHIVE_SUFFIX:
             archives.append(path)
-        elif suffix in TFRECORD_SUFFIXES or path.name.lower().startswith(TFRECORD_PREFIXES):
-            try:
-                parse_file_name(path.name)
-            except ValueError as error:
-                invalid(InputError(path, str(error)))
-                continue
+        elif _is_tfrecord_file(path.name, functools.partial(_refuse, invalid, path, None)):
             files.append(path)
+    if not files and not archives:
+        raise InputError(
+            source, "no TFRecord files (<train|val>_<tile>_<n>) or .7z archives in this folder"
+        )
     extracted = {path.name for path in files}
     inputs = [Input(path, path.relative_to(source).as_posix()) for path in files]
     for path in archives:
@@ -196,6 +195,20 @@ def find_inputs(source: Path, *, invalid: Callable[[InputError], None]) -> list[
     return inputs
 
 
+def _is_tfrecord_file(name: str, refuse: Callable[[str], None]) -> bool:
+    """Whether ``name`` is a TFRecord file to read; ``refuse`` hears why a name that should
+    be one is not."""
+    suffix = posixpath.splitext(name)[1].lower()
+    if suffix not in TFRECORD_SUFFIXES and not name.lower().startswith(TFRECORD_PREFIXES):
+        return False
+    try:
+        parse_file_name(name)
+    except ValueError as error:
+        refuse(str(error))
+        return False
+    return True
+
+
 def _archive_members(path: Path, invalid: Callable[[InputError], None]) -> list[str] | None:
     """The TFRecord members of the archive at ``path`` (read from its header only)."""
     try:
@@ -204,15 +217,20 @@ def _archive_members(path: Path, invalid: Callable[[InputError], None]) -> list[
     except _READ_ERRORS as error:
         invalid(InputError(path, f"not a readable 7z archive ({_describe(error)})"))
         return None
-    return [name for name in names if _is_tfrecord_name(posixpath.basename(name))]
+    members = []
+    for name in names:
+        refuse = functools.partial(_refuse, invalid, path, f"member {name}")
+        if _is_tfrecord_file(posixpath.basename(name), refuse):
+            members.append(name)
+    if not members and names:
+        invalid(InputError(path, "holds no TFRecord file named <train|val>_<tile>_<n>"))
+    return members
 
 
-def _is_tfrecord_name(name: str) -> bool:
-    try:
-        parse_file_name(name)
-    except ValueError:
-        return False
-    return True
+def _refuse(
+    invalid: Callable[[InputError], None], path: Path, record: str | None, error: str
+) -> None:
+    invalid(InputError(path, error, record=record))
 
 
 def read_input(task: Input) -> list[Sample | InputError]:
