@@ -239,7 +239,8 @@ PARALLEL = {
 }
 """Runs that start a process pool: ``common.measure``'s children are daemons, which may not
 have children, so these run as a fresh interpreter (``--child``) that reports its own time and
-the peak RSS of itself and of its largest worker."""
+the peak RSS of itself plus its largest worker (no CPU time: the pool's workers are children of
+the forkserver, which this process cannot account for)."""
 
 
 def measure_detached(name: str, *args: Any, timeout: float) -> Measurement:
@@ -269,9 +270,19 @@ def _child(name: str, arguments: str) -> None:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     ) * 1024
-    print(
-        json.dumps({"result": result, "seconds": seconds, "peak_rss": peak, "start_rss": start_rss})
-    )
+    report = {
+        "result": result,
+        "seconds": seconds,
+        "peak_rss": peak,
+        "start_rss": start_rss,
+    }
+    print(json.dumps(report))
+
+
+def _cpu(m: Measurement) -> float | None:
+    if m.user_seconds is None or m.system_seconds is None:
+        return None
+    return m.user_seconds + m.system_seconds
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -350,21 +361,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     rows = []
-    floors: dict[str, tuple[float, float]] = {}
+    floors: dict[str, tuple[float, float, float]] = {}
     summary: dict[str, Any] = {}
     for name, ms in measured.items():
         done = [m for m in ms if m.seconds is not None]
         if not done:
-            rows.append([name, "-", "-", "-", "-", "-", "-", "-", "-", ms[0].error or "failed"])
+            rows.append([name, *["-"] * 10, ms[0].error or "failed"])
             continue
         times = [m.seconds for m in done if m.seconds is not None]
         best, median = min(times), statistics.median(times)
+        cpus = [c for m in done if (c := _cpu(m)) is not None]
+        cpu = min(cpus) if cpus else None
         result = done[0].result
         group = "7z" if "7z" in name else "plain"
         if name.startswith("floor"):
-            floors[group] = (best, median)
+            floors[group] = (best, median, cpu or 0.0)
         floor = floors.get(group)
-        summary[name] = {"best": best, "median": median, "seconds": times, **result}
+        summary[name] = {"best": best, "median": median, "cpu": cpu, "seconds": times, **result}
         rows.append(
             [
                 name,
@@ -376,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 round(result["bytes"] / MIB / best, 1),
                 round(best / floor[0], 2) if floor else "-",
                 round(median / floor[1], 2) if floor else "-",
+                round(cpu, 2) if cpu is not None else "-",
+                round(cpu / floor[2], 2) if floor and cpu is not None and floor[2] else "-",
                 f"{max(m.peak_rss for m in done) / MIB:,.0f} MiB",
             ]
         )
@@ -390,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "MiB/s (best)",
             "x floor (best)",
             "x floor (median)",
+            "CPU s (best)",
+            "x floor (CPU)",
             "peak RSS",
         ],
         rows,
