@@ -13,8 +13,10 @@ pixels), so that :func:`stacforge.parallel.ordered_map` can read many in paralle
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import lzma
+import platform
 import posixpath
 import zlib
 from collections.abc import Callable, Iterable
@@ -239,6 +241,7 @@ def read_input(task: Input) -> list[Sample | InputError]:
     Bad records come back as :class:`InputError` in their place (for the caller to raise or
     skip); a file's framing error ends that file's records.
     """
+    _keep_freed_memory()
     if task.is_archive:
         return _read_archive(task)
     name = parse_file_name(task.path.name)
@@ -472,6 +475,31 @@ class _SinkFactory(WriterFactory):
         if self.error is not None:
             gathered.append(self.error)
         return gathered
+
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Lets glibc's malloc keep and reuse the memory of freed records (once per process).
+
+    Every record takes a few allocations of up to 1.4 MB (its bytes, the protobuf arena, the
+    image feature), freed at once. By default glibc serves such sizes with fresh ``mmap``s or
+    trims them off the heap when freed, so each record's pages are faulted in anew: that
+    doubled the reader's CPU time (see docs/benchmarks/s2-cloud.md). Serving them from the heap
+    and keeping up to 64 MiB of freed memory bounds memory all the same. Other C libraries are
+    left as they are.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest allowed on 64-bit
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):
+        return
 
 
 def _describe(error: BaseException) -> str:
