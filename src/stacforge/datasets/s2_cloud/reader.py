@@ -106,6 +106,7 @@ class Input:
 
     @property
     def is_archive(self) -> bool:
+        """Whether this is a ``.7z`` archive (else a TFRecord file)."""
         return self.path.name.lower().endswith(ARCHIVE_SUFFIX)
 
 
