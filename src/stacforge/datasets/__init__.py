@@ -10,6 +10,7 @@ from stacforge.errors import StacforgeError
 _PACKAGES = {
     "breizhcrops": "stacforge.datasets.breizhcrops",
     "rapidai4eo": "stacforge.datasets.rapidai4eo",
+    "s2-cloud": "stacforge.datasets.s2_cloud",
 }
 NAMES = tuple(sorted(_PACKAGES))
 """The names of every registered dataset."""
