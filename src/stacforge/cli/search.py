@@ -30,7 +30,24 @@ FORMATS = ("ids", "items", "hrefs", "count")
 @click.option("--filter", "filter_", metavar="CQL2", help="CQL2 filter, as text or JSON.")
 @click.option("--sortby", metavar="FIELDS", help="E.g. -datetime,+id (default: index order).")
 @click.option(
-    "--limit", "--max-items", "limit", type=click.IntRange(min=0), help="At most N items."
+    "--query",
+    "query",
+    multiple=True,
+    metavar="NAME<op>VALUE",
+    help="STAC API query extension, as stac-client takes it: 'gsd<=20' or JSON; repeat for AND.",
+)
+@click.option(
+    "--fields",
+    metavar="[+|-]FIELD,...",
+    help="Fields extension: include (+ or bare) or exclude (-) dotted fields (--format items).",
+)
+@click.option(
+    "--max-items", type=click.IntRange(min=0), help="At most N items in all (default: all)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=10_000),
+    help="Page size, as in stac-client (items are written as they come; no effect on the total).",
 )
 @click.option(
     "--label",
@@ -75,6 +92,9 @@ def search_command(
     collections: str | None,
     filter_: str | None,
     sortby: str | None,
+    query: tuple[str, ...],
+    fields: str | None,
+    max_items: int | None,
     limit: int | None,
     labels: tuple[str, ...],
     label_any: tuple[str, ...],
@@ -101,7 +121,10 @@ def search_command(
         "collections": collections,
         "filter": filter_,
         "sortby": sortby,
-        "max_items": limit,
+        "query": list(query) or None,
+        "fields": fields,
+        "max_items": max_items,
+        "limit": limit,
         "labels": list(labels) or None,
         "label_any": list(label_any) or None,
         "asset_roles": list(asset_roles) or None,
