@@ -46,7 +46,7 @@ class ItemSearch:
         """The search as the body of a STAC API ``POST /search`` (stacforge's label and asset
         filters under their own names)."""
         query = self.query
-        found: dict[str, Any] = {"limit": query.limit}
+        found: dict[str, Any] = {"limit": query.limit} if "limit" in self._params else {}
         if query.bbox is not None:
             found["bbox"] = list(query.bbox)
         if query.intersects is not None:
@@ -141,7 +141,7 @@ def _item_collection(collection: dict[str, Any]) -> pystac.ItemCollection:
                 pystac.Item.from_dict(item, preserve_dict=False, migrate=False)
                 for item in collection["features"]
             ]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, pystac.STACError, pystac.STACTypeError) as error:
         raise StacforgeError(
             f"fields removed what a pystac.Item needs ({error}): use items_as_dicts()"
         ) from None
