@@ -112,6 +112,10 @@ def _expressions(items: list[Item]) -> list[str]:
         found.append(f"{op}(datetime, {interval})")
     found += [f"datetime > TIMESTAMP('{start}')", f"datetime <= TIMESTAMP('{end}')"]
     found += [f"T_AFTER(datetime, TIMESTAMP('{start}'))", f"T_EQUALS(datetime, TIMESTAMP('{end}'))"]
+    for name in ("start_datetime", "end_datetime", "created", "updated"):
+        found += [f"{name} >= TIMESTAMP('{start}')", f"{name} IS NULL"]
+        found += [f"T_BEFORE({name}, TIMESTAMP('{end}'))"]
+    found += [f"T_INTERSECTS(INTERVAL(start_datetime, end_datetime), {interval})"]
     return found
 
 
