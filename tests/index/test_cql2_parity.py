@@ -149,3 +149,39 @@ def test_every_expression_matches_what_cql2_rs_matches(searched: tuple[Index, li
         checked += 1
     assert checked > 150
     assert differ == [], "\n".join(map(str, differ))
+
+
+ISSUE_EXAMPLES = [
+    "gsd IN (3, 10)",
+    "constellation IN ('sentinel-2')",
+    "NOT (gsd IN (3))",
+    "constellation LIKE 'sent%'",
+    "CASEI(constellation) = CASEI('SENTINEL-2')",
+    "ACCENTI(constellation) = ACCENTI('x')",
+    "CASEI(title) LIKE CASEI('sentinel%')",
+    "ACCENTI(title) LIKE ACCENTI('%22_01')",
+    "id > 5",
+    "gsd = 'ten'",
+]
+
+
+@pytest.mark.parametrize("text", ISSUE_EXAMPLES)
+def test_one_index_with_and_without_the_property(
+    text: str, index_of: Callable[..., Path], make_item: Callable[..., Item]
+) -> None:
+    """On one index: items with the property, items without it, and (second index) a whole
+    index without it; formerly errors, tracebacks or silent misses."""
+    having = [
+        make_item("s2", 0, 0, properties={"gsd": 10, "constellation": "Sentinel-2"}),
+        make_item("s1", 1, 1, properties={"gsd": 3, "title": "Sentinel-1 Ĺevel 22_01"}),
+        make_item("bare", 2, 2),
+    ]
+    lacking = [make_item("other", 3, 3, properties={"platform": "x"})]
+    index = open_index(
+        index_of([(item, f"{item['id']}.json") for item in having]),
+        index_of([(item, f"{item['id']}.json") for item in lacking]),
+    )
+    names = {"gsd", "constellation", "title"}
+    expr = cql2.Expr(text)
+    expected = sorted(i["id"] for i in having + lacking if _cql2_rs(expr, _with_nulls(i, names)))
+    assert sorted(index.ids(filter=text)) == expected
