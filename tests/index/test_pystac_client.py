@@ -296,6 +296,11 @@ def test_cli_max_items_limit_query_and_fields(index: Index, items: list[Item]) -
     )
     collection = json.loads(run("--ids", "item-01", "--fields", "id,-assets", "--format", "items"))
     assert collection["features"] == [{"id": "item-01"}]
+    cut = json.loads(run("--max-items", "4", "--query", "gsd=10", "--format", "items"))
+    assert (cut["numberReturned"], len(cut["features"])) == (4, 4)
+    assert cut["numberMatched"] == len(ids_of(items, lambda i: i["properties"]["gsd"] == 10))
+    whole = json.loads(run("--format", "items"))
+    assert whole["numberMatched"] == whole["numberReturned"] == len(items)
     for bad in (["--limit", "0"], ["--bbox", "13,52,14,95"], ["--sortby", ",,"]):
         result = runner.invoke(cli, ["search", path, *bad])
         assert result.exit_code != 0

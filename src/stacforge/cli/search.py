@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
+
+if TYPE_CHECKING:
+    from stacforge.index.item_search import ItemSearch
 
 FORMATS = ("ids", "items", "hrefs", "count")
 
@@ -131,13 +134,13 @@ def search_command(
         "asset_keys": list(asset_keys) or None,
         "asset_datetime": asset_datetime,
     }
-    params = {name: value for name, value in params.items() if value is not None}
+    search = index.search(**{name: value for name, value in params.items() if value is not None})
     if output == "count":
-        chunks: Iterator[bytes] = iter([b"%d\n" % index.count(**params)])
+        chunks: Iterator[bytes] = iter([b"%d\n" % search.count()])
     elif output == "items":
-        chunks = _feature_collection(index.item_dicts(**params))
+        chunks = _feature_collection(search)
     else:
-        lines = index.ids(**params) if output == "ids" else index.hrefs(**params)
+        lines = search.ids() if output == "ids" else search.hrefs()
         chunks = (line.encode() + b"\n" for line in lines)
     out = sys.stdout.buffer
     try:
@@ -149,11 +152,16 @@ def search_command(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _feature_collection(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    """A GeoJSON FeatureCollection, one feature per line, streamed."""
+def _feature_collection(search: ItemSearch) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection, one feature per line, streamed; ``numberReturned`` and
+    ``numberMatched`` at its end (counted again only when ``--max-items`` cut the result)."""
     yield b'{"type":"FeatureCollection","features":['
     separator = b"\n"
-    for item in items:
+    returned = 0
+    for item in search.items_as_dicts():
         yield separator + orjson.dumps(item)
         separator = b",\n"
-    yield b"\n]}\n"
+        returned += 1
+    cut = search.query.max_items is not None and returned >= search.query.max_items
+    matched = search.matched() if cut else returned
+    yield b'\n],"numberMatched":%d,"numberReturned":%d}\n' % (matched, returned)
