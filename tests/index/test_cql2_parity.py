@@ -116,7 +116,43 @@ def _expressions(items: list[Item]) -> list[str]:
         found += [f"{name} >= TIMESTAMP('{start}')", f"{name} IS NULL"]
         found += [f"T_BEFORE({name}, TIMESTAMP('{end}'))"]
     found += [f"T_INTERSECTS(INTERVAL(start_datetime, end_datetime), {interval})"]
+    found += FIXED
     return found
+
+
+FIXED = [
+    "datetime > DATE('2018-01-01')",
+    "datetime < DATE('2018-06-01')",
+    "T_DURING(INTERVAL(start_datetime, end_datetime), INTERVAL('2017-01-01T00:00:00Z', '..'))",
+    "T_INTERSECTS(datetime, INTERVAL('..', '2018-01-01T00:00:00Z'))",
+    "S_INTERSECTS(geometry, BBOX(-180, -90, 0, 90))",
+    "S_WITHIN(geometry, BBOX(-10, -10, 50, 10))",
+    "\"label:type\" = 'vector'",
+    "\"label:type\" IN ('vector', 'raster')",
+    "CASEI(\"label:type\") = 'VECTOR'",
+    "NOT (\"label:type\" = 'vector')",
+    "gsd > 5 AND NOT (gsd < 100)",
+    "collection = 'rapidai4eo_v1_labels' OR gsd IS NULL",
+    "id LIKE '%labels%'",
+    "id LIKE 'rapidai4eo\\_v1%'",
+    "CASEI(id) LIKE '%LABELS%'",
+    "datetime = TIMESTAMP('2018-01-01T00:00:00Z')",
+    "datetime IS NULL",
+    '"proj:epsg" = 32633',
+    '"proj:epsg" BETWEEN 32600 AND 32700',
+    "T_AFTER(datetime, DATE('2018-01-01'))",
+    "gsd / 2 > 1",
+    "-gsd < -5",
+    "gsd ^ 2 > 1",
+    "S_INTERSECTS(geometry, POINT(39.2 -6.8))",
+    "S_CROSSES(geometry, LINESTRING(-180 0, 180 0))",
+    "S_OVERLAPS(geometry, BBOX(39,-7,39.3,-6.5))",
+    "S_TOUCHES(geometry, BBOX(0,0,1,1))",
+    "T_STARTS(datetime, INTERVAL('2018-01-01T00:00:00Z','2019-01-01T00:00:00Z'))",
+    "T_METBY(INTERVAL(start_datetime,end_datetime), TIMESTAMP('2018-12-31T00:00:00Z'))",
+]
+"""Dates, open intervals, BBOX literals, quoted names, unary minus, other spatial and temporal
+relations, over the real and sample catalogs."""
 
 
 def _with_nulls(item: Item, names: set[str]) -> Item:
