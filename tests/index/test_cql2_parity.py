@@ -221,3 +221,16 @@ def test_one_index_with_and_without_the_property(
     expr = cql2.Expr(text)
     expected = sorted(i["id"] for i in having + lacking if _cql2_rs(expr, _with_nulls(i, names)))
     assert sorted(index.ids(filter=text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["n IN (3.5, 4)", "n IN (3.0)", "n IN ('3', 4)", "n BETWEEN 2.5 AND 3.5", "n < 3.5"]
+)
+def test_integers_against_fractions_and_text(
+    text: str, index_of: Callable[..., Path], make_item: Callable[..., Item]
+) -> None:
+    having = [make_item(f"n{n}", n, 0, properties={"n": n}) for n in range(6)]
+    index = open_index(index_of([(item, f"{item['id']}.json") for item in having]))
+    expr = cql2.Expr(text)
+    expected = sorted(i["id"] for i in having if _cql2_rs(expr, i))
+    assert sorted(index.ids(filter=text)) == expected

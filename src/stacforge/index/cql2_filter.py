@@ -244,6 +244,8 @@ class _Evaluator:
         value_type = subject.type
         if pa.types.is_dictionary(value_type):
             value_type = value_type.value_type
+        if pa.types.is_integer(value_type) and any(isinstance(v, float) for v in values):
+            subject, value_type = pc.cast(subject, pa.float64()), pa.float64()  # 3 IN (3.5)
         value_set = pa.array(values, value_type)
         hit = pc.is_in(subject, value_set=value_set)
         miss = pa.scalar(None if mismatched else False, pa.bool_())
