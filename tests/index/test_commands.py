@@ -59,7 +59,9 @@ def test_index_and_search_every_format(
     ]
     hrefs = search(runner, str(indexed), "--ids", "3b20d4-labels", "--format", "hrefs")
     assert hrefs == [source["3b20d4-labels"][0]["assets"]["labels"]["href"]]
-    result = runner.invoke(cli, ["search", str(indexed), "--limit", "3", "--format", "items"])
+    result = runner.invoke(
+        cli, ["search", str(indexed), "--max-items", "3", "--limit", "2", "--format", "items"]
+    )
     collection = pystac.ItemCollection.from_dict(json.loads(result.stdout))
     assert len(collection) == 3
     for item in collection:

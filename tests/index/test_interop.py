@@ -15,6 +15,8 @@ import shapely
 import shapely.geometry
 from stac_geoparquet.arrow import stac_table_to_items
 
+from stacforge.index.reader import read_items
+
 Item = dict[str, Any]
 
 
@@ -78,3 +80,56 @@ def test_rustac_reads_the_items(indexed: tuple[Path, dict[str, Item]]) -> None:
     assert sorted(feature["id"] for feature in collection["features"]) == sorted(source)
     for feature in collection["features"]:
         assert feature["assets"].keys() == source[feature["id"]]["assets"].keys()
+
+
+@pytest.fixture
+def partly_projected(
+    realworld_catalog: Path,
+    tmp_path: Path,
+    catalog_items: Callable[[Path], list[tuple[Item, str]]],
+    write_index: Callable[..., dict[str, Any]],
+) -> tuple[Path, dict[str, Item]]:
+    """A real catalog's index where only every other item carries ``proj:geometry`` (in its
+    properties and in the assets under a key every item has: stac-geoparquet 0.8 cannot read
+    an asset ``proj:geometry`` column at all when some item lacks that asset)."""
+    source = catalog_items(realworld_catalog)
+    shared = set.intersection(*(set(item["assets"]) for item, _ in source))
+    for number, (item, _) in enumerate(source):
+        if number % 2 == 0:
+            item["properties"]["proj:geometry"] = item["geometry"]
+            for key in shared:
+                item["assets"][key]["proj:geometry"] = item["geometry"]
+    write_index(tmp_path / "index", source)
+    return tmp_path / "index" / "items.parquet", {item["id"]: item for item, _ in source}
+
+
+def _projected(item: Item) -> dict[str, Any]:
+    """Where ``item`` has a non-empty ``proj:geometry``: properties and asset keys."""
+    owners = {"properties": item["properties"], **item["assets"]}
+    return {
+        name: shapely.geometry.shape(owner["proj:geometry"])
+        for name, owner in owners.items()
+        if owner.get("proj:geometry") and owner["proj:geometry"]["coordinates"]
+    }
+
+
+def test_partial_projection_geometries_are_readable_by_all(
+    partly_projected: tuple[Path, dict[str, Item]],
+) -> None:
+    """An item without ``proj:geometry`` reads back without it here, and as an empty geometry
+    (RFC 7946: may be read as null) in rustac and stac-geoparquet, which cannot read nulls."""
+    path, source = partly_projected
+    expected = {item_id: _projected(item) for item_id, item in source.items()}
+    ours = {item["id"]: item for item in read_items(path.parent)}
+    rust = {f["id"]: f for f in rustac.read_sync(str(path))["features"]}
+    theirs = {i["id"]: i for i in stac_table_to_items(pq.read_table(path))}
+    for found in (ours, rust, theirs):
+        assert set(found) == set(source)
+        for item_id, item in found.items():
+            projected = _projected(item)
+            assert projected.keys() == expected[item_id].keys()
+            for name, geometry in projected.items():
+                assert shapely.equals(geometry, expected[item_id][name])
+    for item_id, item in ours.items():
+        if not expected[item_id]:
+            assert "proj:geometry" not in item["properties"]

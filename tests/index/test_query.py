@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely
@@ -125,6 +126,8 @@ def test_sortby_and_limits() -> None:
         SortKey("id", True),
     )
     assert Query.from_params(limit=5, max_items=3).max_items == 3
+    assert Query.from_params(limit=5, max_items=3).limit == 3  # as pystac-client
+    assert Query.from_params(limit=5).max_items is None
     with pytest.raises(StacforgeError, match="direction"):
         Query.from_params(sortby=[{"field": "id", "direction": "up"}])
 
@@ -159,3 +162,33 @@ def test_asset_filters() -> None:
     assert query.asset_roles == frozenset({"data"})
     assert query.filters_assets
     assert not Query.from_params(bbox=[0, 0, 1, 1]).filters_assets
+
+
+@pytest.mark.parametrize(
+    ("bbox", "message"),
+    [
+        ("181,0,190,10", "longitudes"),
+        ("-200,-100,200,100", "longitudes"),
+        ("13,52,14,95", "latitudes"),
+        ([0, float("nan"), 1, 1], "finite"),
+        ([0, 0, float("inf"), 1], "finite"),
+        ("0,0,1", "4 or 6"),
+        ("0,0,5,1,1,2", "bottom"),
+        ("0,10,1,5", "north"),
+    ],
+)
+def test_bbox_the_stac_api_rejects_is_rejected_in_one_line(bbox: Any, message: str) -> None:
+    with pytest.raises(StacforgeError, match=message) as raised:
+        Query.from_params(bbox=bbox)
+    assert "\n" not in str(raised.value)
+
+
+def test_bbox_across_the_antimeridian_and_3d_are_valid() -> None:
+    assert Query.from_params(bbox="170,-10,-170,10").bbox == (170.0, -10.0, -170.0, 10.0)
+    assert Query.from_params(bbox=[-180, -90, -5, 180, 90, 5]).bbox == (-180.0, -90.0, 180.0, 90.0)
+
+
+@pytest.mark.parametrize("sortby", [",,", "", "-", "id,,datetime", []])
+def test_empty_sortby_fields_are_rejected(sortby: Any) -> None:
+    with pytest.raises(StacforgeError, match="sortby"):
+        Query.from_params(sortby=sortby)

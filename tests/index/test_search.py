@@ -274,7 +274,8 @@ def test_sortby_and_max_items(index: Index) -> None:
     by_time = sorted(everything, key=lambda i: (interval(i)[0], i["id"]))
     assert list(index.ids(sortby=["+datetime", "id"])) == [i["id"] for i in by_time]
     assert len(list(index.ids(max_items=7))) == 7
-    assert index.count(limit=0) == 0
+    assert index.count(max_items=0) == 0
+    assert index.count(limit=3) == len(ITEMS)  # a page size, not a total
     assert index.count() == len(ITEMS)
 
 
@@ -299,7 +300,7 @@ def test_asset_filters_keep_matching_assets(index: Index) -> None:
         "sortby": "id",
     }
     assert list(index.hrefs(**params)) == expected
-    items = index.search(**params)
+    items = list(index.search(**params).items())
     assert sum(len(item.assets) for item in items) == len(expected)
     assert all(item.assets for item in items)
 
@@ -313,7 +314,7 @@ def test_hrefs_are_absolute_and_complete(index: Index) -> None:
 
 
 def test_items_are_pystac_items_with_absolute_self_links(index: Index) -> None:
-    collection = index.search(ids=["p0007", "p0008"])
+    collection = index.search(ids=["p0007", "p0008"]).item_collection()
     assert isinstance(collection, pystac.ItemCollection)
     by_id = {item.id: item for item in collection}
     assert by_id.keys() == {"p0007", "p0008"}

@@ -299,7 +299,7 @@ def test_item_without_bbox_gets_one_from_its_geometry(
     ("change", "message"),
     [
         (lambda item: item.pop("id"), "item has no id"),
-        (lambda item: item.update(geometry=None), "no readable geometry"),
+        (lambda item: item.update(geometry={"type": "Polygon"}), "no readable geometry"),
         (lambda item: item["properties"].update(datetime="yesterday"), "cannot index item"),
         (lambda item: item["assets"]["data"].update(datetime="soon"), "is not an RFC 3339"),
     ],
@@ -430,7 +430,7 @@ def test_unreadable_sources_are_input_errors(tmp_path: Path) -> None:
 def test_a_rejected_item_costs_only_itself(tmp_path: Path, make_item: MakeItem) -> None:
     """With ``on_invalid`` (as a crawl uses it) bad items are reported and left out."""
     items = [make_item(f"i{i:03d}", i / 10, 0, properties={"x": "text"}) for i in range(400)]
-    items[20]["geometry"] = None  # caught as it is added
+    items[20]["geometry"] = {"type": "Polygon"}  # caught as it is added
     items[50]["properties"]["datetime"] = "not a time"  # fails its batch's conversion
     items[60]["properties"]["x"] = 5  # clashes with its batch
     items[300]["properties"]["x"] = [1, 2]  # clashes with earlier batches

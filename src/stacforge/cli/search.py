@@ -7,10 +7,13 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
+
+if TYPE_CHECKING:
+    from stacforge.index.item_search import ItemSearch
 
 FORMATS = ("ids", "items", "hrefs", "count")
 _SPOOL_BYTES = 64 << 20
@@ -33,7 +36,24 @@ _SPOOL_BYTES = 64 << 20
 @click.option("--filter", "filter_", metavar="CQL2", help="CQL2 filter, as text or JSON.")
 @click.option("--sortby", metavar="FIELDS", help="E.g. -datetime,+id (default: index order).")
 @click.option(
-    "--limit", "--max-items", "limit", type=click.IntRange(min=0), help="At most N items."
+    "--query",
+    "query",
+    multiple=True,
+    metavar="NAME<op>VALUE",
+    help="STAC API query extension, as stac-client takes it: 'gsd<=20' or JSON; repeat for AND.",
+)
+@click.option(
+    "--fields",
+    metavar="[+|-]FIELD,...",
+    help="Fields extension: include (+ or bare) or exclude (-) dotted fields (--format items).",
+)
+@click.option(
+    "--max-items", type=click.IntRange(min=0), help="At most N items in all (default: all)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=10_000),
+    help="Page size, as in stac-client (items are written as they come; no effect on the total).",
 )
 @click.option(
     "--label",
@@ -78,6 +98,9 @@ def search_command(
     collections: str | None,
     filter_: str | None,
     sortby: str | None,
+    query: tuple[str, ...],
+    fields: str | None,
+    max_items: int | None,
     limit: int | None,
     labels: tuple[str, ...],
     label_any: tuple[str, ...],
@@ -104,20 +127,23 @@ def search_command(
         "collections": collections,
         "filter": filter_,
         "sortby": sortby,
-        "max_items": limit,
+        "query": list(query) or None,
+        "fields": fields,
+        "max_items": max_items,
+        "limit": limit,
         "labels": list(labels) or None,
         "label_any": list(label_any) or None,
         "asset_roles": list(asset_roles) or None,
         "asset_keys": list(asset_keys) or None,
         "asset_datetime": asset_datetime,
     }
-    params = {name: value for name, value in params.items() if value is not None}
+    search = index.search(**{name: value for name, value in params.items() if value is not None})
     if output == "count":
-        chunks: Iterator[bytes] = iter([b"%d\n" % index.count(**params)])
+        chunks: Iterator[bytes] = iter([b"%d\n" % search.count()])
     elif output == "items":
-        chunks = _feature_collection(index.item_dicts(**params))
+        chunks = _feature_collection(search)
     else:
-        lines = index.ids(**params) if output == "ids" else index.hrefs(**params)
+        lines = search.ids() if output == "ids" else search.hrefs()
         chunks = (line.encode() + b"\n" for line in lines)
     # The answer is spooled (in memory, on disk past 64 MiB) and printed once complete, so that
     # an error part-way (a damaged index file) prints its one line and nothing partial that a
@@ -135,11 +161,16 @@ def search_command(
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _feature_collection(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    """A GeoJSON FeatureCollection, one feature per line, streamed."""
+def _feature_collection(search: ItemSearch) -> Iterator[bytes]:
+    """A GeoJSON FeatureCollection, one feature per line, streamed; ``numberReturned`` and
+    ``numberMatched`` at its end (counted again only when ``--max-items`` cut the result)."""
     yield b'{"type":"FeatureCollection","features":['
     separator = b"\n"
-    for item in items:
+    returned = 0
+    for item in search.items_as_dicts():
         yield separator + orjson.dumps(item)
         separator = b",\n"
-    yield b"\n]}\n"
+        returned += 1
+    cut = search.query.max_items is not None and returned >= search.query.max_items
+    matched = search.matched() if cut else returned
+    yield b'\n],"numberMatched":%d,"numberReturned":%d}\n' % (matched, returned)

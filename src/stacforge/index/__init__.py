@@ -5,7 +5,9 @@ An index directory (its files: :mod:`.layout`; its manifest: :mod:`.manifest`) i
 the stac-geoparquet adapter :mod:`.geoparquet`), :mod:`.runs` (external sort along the
 :mod:`.hilbert` curve), :mod:`.tables` (derived search, asset and label tables) and
 :mod:`.summary` (the manifest's statistics). It is searched through :func:`open_index` and
-:class:`Index` (:mod:`.search`), which join :mod:`.query` (parameters), :mod:`.discovery`
+:class:`Index` (:mod:`.search`), whose ``search()`` gives pystac-client's :class:`ItemSearch`
+(:mod:`.item_search`), which join :mod:`.query` (parameters, with the STAC API
+:mod:`.query_extension` and :mod:`.fields`), :mod:`.discovery`
 (finding indexes), :mod:`.directory` (an opened index), :mod:`.prune` (row groups and rows of
 ``search.parquet``), :mod:`.labels`, :mod:`.assets`, :mod:`.cql2_filter` and :mod:`.sort`;
 :func:`read_items` (:mod:`.reader`, :mod:`.rows`) turns rows back into item dicts.
@@ -16,18 +18,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from stacforge.index.item_search import ItemSearch
     from stacforge.index.manifest import Manifest
     from stacforge.index.query import SearchParams
     from stacforge.index.reader import read_items
     from stacforge.index.search import Index, open_index
     from stacforge.index.writer import IndexWriter
 
-__all__ = ["Index", "IndexWriter", "Manifest", "SearchParams", "open_index", "read_items"]
+__all__ = [
+    "Index",
+    "IndexWriter",
+    "ItemSearch",
+    "Manifest",
+    "SearchParams",
+    "open_index",
+    "read_items",
+]
 
 _HOMES = {
     "Index": "stacforge.index.search",
     "open_index": "stacforge.index.search",
     "IndexWriter": "stacforge.index.writer",
+    "ItemSearch": "stacforge.index.item_search",
     "Manifest": "stacforge.index.manifest",
     "SearchParams": "stacforge.index.query",
     "read_items": "stacforge.index.reader",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 import shapely.geometry
 
@@ -23,6 +24,7 @@ from stacforge.index import geoparquet, layout, tables
 
 CONVERSION_ERRORS: Final = (pa.ArrowException, ValueError, TypeError, KeyError)
 """What stac-geoparquet's conversion and schema unification raise on bad or clashing items."""
+_NO_BBOX: Final = [0.0, 0.0, 0.0, 0.0]
 
 
 @dataclass
@@ -46,7 +48,8 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
     """A shallow copy of ``item`` ready for Arrow, and the hrefs of its ``source`` links.
 
     The copy has a ``self`` link to ``href``, a 2D float ``bbox`` (computed when missing) and
-    its GeoJSON geometries as WKB, as stac-geoparquet stores them.
+    its GeoJSON geometries as WKB, as stac-geoparquet stores them. An item whose geometry is
+    ``null`` (valid STAC: it has no location) keeps a null geometry and no ``bbox``.
 
     Raises:
         InputError: No id, no properties, or a geometry shapely cannot read.
@@ -58,16 +61,15 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
     record = f"item {item_id}"
     if not isinstance(item.get("properties"), Mapping):
         raise InputError(where, "item has no properties", record=record)
-    try:
-        geometry = shapely.geometry.shape(item["geometry"])
-    except (TypeError, KeyError, AttributeError, ValueError, shapely.errors.ShapelyError):
+    if "geometry" not in item:
         raise InputError(
-            where,
-            "item has no readable geometry (items without one cannot be indexed)",
-            record=record,
-        ) from None
+            where, "item has no geometry (null when it has no location)", record=record
+        )
+    geometry = _geometry(item["geometry"], where, record)
     bbox = item.get("bbox")
-    if not (isinstance(bbox, list | tuple) and len(bbox) in (4, 6)):
+    if geometry is None:
+        bbox = None
+    elif not (isinstance(bbox, list | tuple) and len(bbox) in (4, 6)):
         bbox = geometry.bounds
     elif len(bbox) == 6:
         bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
@@ -84,8 +86,8 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
     if href is not None:
         links.append({"rel": "self", "href": href, "type": media_types.GEOJSON})
     row = dict(item)
-    row["geometry"] = shapely.to_wkb(geometry, flavor="iso")
-    row["bbox"] = [float(v) for v in bbox]
+    row["geometry"] = None if geometry is None else shapely.to_wkb(geometry, flavor="iso")
+    row["bbox"] = None if bbox is None else [float(v) for v in bbox]
     row["links"] = links
     row.setdefault("stac_extensions", [])
     assets = row.setdefault("assets", {})
@@ -165,16 +167,37 @@ def _item_by_item(
 
 def to_arrow(rows: list[Item]) -> pa.Table:
     """Rows from :func:`prepare` in the stac-geoparquet layout (properties as columns)."""
+    # stac-geoparquet cannot convert a null bbox (an item without geometry): it converts a
+    # stand-in, nulled afterwards.
+    unlocated = [row["bbox"] is None for row in rows]
+    if any(unlocated):
+        rows = [{**row, "bbox": _NO_BBOX} if row["bbox"] is None else row for row in rows]
     batch = pa.RecordBatch.from_struct_array(pa.array(rows))
     table = pa.Table.from_batches([geoparquet.json_to_arrow(batch)])
-    return table.set_column(
-        table.schema.get_field_index("bbox"), "bbox", table["bbox"].cast(layout.BBOX)
-    )
+    bbox = table["bbox"].cast(layout.BBOX)
+    if any(unlocated):
+        bbox = pc.if_else(pa.array(unlocated), pa.scalar(None, layout.BBOX), bbox)
+    return table.set_column(table.schema.get_field_index("bbox"), "bbox", bbox)
 
 
 def unify(known: pa.Schema | None, new: pa.Schema) -> pa.Schema:
     """The union of two stac-geoparquet schemas (raises where a field's types clash)."""
     return new if known is None else pa.unify_schemas([known, new], promote_options="permissive")
+
+
+def _geometry(value: Any, where: str, record: str) -> shapely.Geometry | None:
+    """The item's geometry (None for ``null``).
+
+    Raises:
+        InputError: A geometry shapely cannot read.
+    """
+    if value is None:
+        return None
+    try:
+        geometry: shapely.Geometry = shapely.geometry.shape(value)
+    except (TypeError, KeyError, AttributeError, ValueError, shapely.errors.ShapelyError):
+        raise InputError(where, "item has no readable geometry", record=record) from None
+    return geometry
 
 
 def _wkb(geometry: Mapping[str, Any]) -> bytes:

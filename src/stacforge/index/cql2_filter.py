@@ -8,8 +8,13 @@ Supported operators: ``and``, ``or``, ``not``; ``=``, ``<>``, ``<``, ``<=``, ``>
 ``t_intersects``, ``t_meets``, ``t_metBy``, ``t_overlappedBy``, ``t_overlaps``,
 ``t_startedBy``, ``t_starts``. Not supported: array operators (``a_*``), ``%``, ``div`` and
 functions. Properties are item properties (``properties.`` prefixes are optional) and ``id``,
-``collection``, ``geometry``; a property an item lacks is null, and a condition on null is
-not met (CQL2's three-valued logic).
+``collection``, ``geometry``.
+
+The answers are those of cql2-rs's own evaluator on the item JSON: a property an item lacks is
+null; a comparison with null, and a comparison of values of different types (``id > 5`` on a
+text ``id``, ``gsd = 'ten'`` on a number), is unknown rather than an error; ``and``/``or``/
+``not`` follow three-valued (Kleene) logic; a filter whose answer is unknown is not met. A
+spatial condition on an item without geometry is unknown too.
 """
 
 from __future__ import annotations
@@ -168,41 +173,96 @@ class _Evaluator:
             return pc.invert(self.value(args[0]))
         if key in _COMPARE:
             left, right = (self.value(a) for a in args)
-            return _COMPARE[key](*_comparable(left, right))
+            return self._compare(key, left, right)
         if key in _ARITHMETIC:
-            return _ARITHMETIC[key](self.value(args[0]), self.value(args[1]))
+            left, right = (self._typed(self.value(a), pa.float64()) for a in args)
+            if _kind(left.type) != "number" or _kind(right.type) != "number":
+                return self._unknown()
+            return _ARITHMETIC[key](left, right)
         if key == "like":
-            return pc.match_like(self.value(args[0]), str(args[1]))
+            subject, pattern = (self._typed(self.value(a), pa.string()) for a in args)
+            if not isinstance(pattern, pa.Scalar) or _kind(subject.type) != "string":
+                return self._unknown()
+            if not pattern.is_valid:
+                return self._unknown()
+            return pc.match_like(subject, str(pattern.as_py()))
         if key == "between":
             subject, low, high = (self.value(a) for a in args)
-            return _and(
-                pc.greater_equal(*_comparable(subject, low)),
-                pc.less_equal(*_comparable(subject, high)),
-            )
+            return _and(self._compare(">=", subject, low), self._compare("<=", subject, high))
         if key == "in":
-            subject = self.value(args[0])
-            options = pa.array([self.value(a).as_py() for a in args[1]])
-            found = pc.is_in(subject, value_set=options.cast(subject.type))
-            return pc.if_else(pc.is_null(subject), pa.scalar(None, pa.bool_()), found)
+            return self._in(self.value(args[0]), [self.value(a) for a in args[1]])
         if key == "isnull":
             return pc.is_null(self.value(args[0]))
-        if key == "casei":
-            return pc.utf8_lower(self.value(args[0]))
-        if key == "accenti":
-            return _without_accents(self.value(args[0]))
+        if key in ("casei", "accenti"):
+            text = self._typed(self.value(args[0]), pa.string())
+            if _kind(text.type) != "string":
+                return self._unknown()
+            return pc.utf8_lower(text) if key == "casei" else _without_accents(text)
         if key in _SPATIAL:
             left, right = (self._geometry(a) for a in args)
-            return pa.array(np.asarray(_SPATIAL[key](left, right), dtype=bool))
+            met = np.asarray(_SPATIAL[key](left, right), dtype=bool)
+            missing = shapely.is_missing(left) | shapely.is_missing(right)
+            return pa.array(met, mask=np.broadcast_to(missing, met.shape))
         if key in _TEMPORAL:
             return _TEMPORAL[key](self._interval(args[0]), self._interval(args[1]))
         raise StacforgeError(f"filter: operator {op!r} is not supported")
+
+    def _unknown(self) -> pa.Array:
+        """Every row's answer unknown (null)."""
+        return pa.nulls(self._table.num_rows, pa.bool_())
+
+    def _typed(self, value: Value, type_: pa.DataType) -> Value:
+        """A column no item has (null typed) as ``type_``; other values as they are."""
+        if pa.types.is_null(value.type):
+            if isinstance(value, pa.Scalar):
+                return pa.scalar(None, type_)
+            return pa.nulls(len(value), type_)
+        return value
+
+    def _compare(self, op: str, left: Value, right: Value) -> Value:
+        """``left op right``; unknown (null) where either is null or their types differ."""
+        pair = _comparable(left, right)
+        if pair is None:
+            return self._unknown()
+        return _COMPARE[op](*pair)
+
+    def _in(self, subject: Value, options: list[Value]) -> Value:
+        """``subject IN (options)``: true if it equals one, else unknown if it is null or an
+        option is of another type (as ``a = x OR a = y ...``), else false."""
+        if pa.types.is_null(subject.type):
+            return self._unknown()
+        if isinstance(subject, pa.Scalar):
+            subject = pa.repeat(subject, self._table.num_rows)
+        values = []
+        mismatched = False
+        for option in options:
+            pair = _comparable(subject, option)
+            if pair is None or not isinstance(pair[1], pa.Scalar) or not pair[1].is_valid:
+                mismatched = True
+            else:
+                values.append(pair[1].as_py())
+        value_type = subject.type
+        if pa.types.is_dictionary(value_type):
+            value_type = value_type.value_type
+        if pa.types.is_integer(value_type) and any(isinstance(v, float) for v in values):
+            subject, value_type = pc.cast(subject, pa.float64()), pa.float64()  # 3 IN (3.5)
+        value_set = pa.array(values, value_type)
+        hit = pc.is_in(subject, value_set=value_set)
+        miss = pa.scalar(None if mismatched else False, pa.bool_())
+        met = pc.if_else(hit, pa.scalar(True), miss)
+        return pc.if_else(pc.is_null(subject), pa.scalar(None, pa.bool_()), met)
 
     def _geometry(self, node: Any) -> Any:
         if isinstance(node, Mapping) and "property" in node:
             name = property_name(str(node["property"]))
             if name not in self._geometries:
                 wkb = self._column(name)
-                self._geometries[name] = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+                if not pa.types.is_binary(wkb.type):
+                    wkb = pa.nulls(len(wkb), pa.binary())
+                geometries = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+                # An empty geometry stands for none (see geoparquet.readable_geometries).
+                geometries[shapely.is_empty(geometries)] = None
+                self._geometries[name] = geometries
             return self._geometries[name]
         if isinstance(node, Mapping) and "bbox" in node:
             box = node["bbox"]
@@ -213,7 +273,11 @@ class _Evaluator:
         if isinstance(node, Mapping) and "interval" in node:
             first, last = node["interval"]
             return self._bound(first, _FIRST), self._bound(last, _LAST)
-        moment = self.value(node)
+        moment = self._typed(self.value(node), TIMESTAMP)
+        if _kind(moment.type) == "string":
+            moment = _timestamps(moment)
+        if _kind(moment.type) != "timestamp":
+            moment = pa.nulls(self._table.num_rows, TIMESTAMP)
         return moment, moment
 
     def _bound(self, node: Any, open_end: pa.Scalar) -> Value:
@@ -224,15 +288,41 @@ class _Evaluator:
         return self.value(node)
 
 
-def _comparable(left: Value, right: Value) -> tuple[Value, Value]:
-    """Casts a literal to the type of the column it is compared with.
+def _kind(type_: pa.DataType) -> str:
+    """What CQL2 compares: numbers, strings, timestamps, booleans (or null, or other)."""
+    if pa.types.is_integer(type_) or pa.types.is_floating(type_):
+        return "number"
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return "string"
+    if pa.types.is_dictionary(type_):
+        return _kind(type_.value_type)
+    if pa.types.is_timestamp(type_) or pa.types.is_date(type_):
+        return "timestamp"
+    if pa.types.is_boolean(type_):
+        return "boolean"
+    if pa.types.is_null(type_):
+        return "null"
+    return str(type_)
 
-    A column no item has (all null) takes the type of the other side.
+
+def _comparable(left: Value, right: Value) -> tuple[Value, Value] | None:
+    """The two sides made comparable (a literal cast to its column's type), or None when
+    their types differ (the comparison is then unknown).
+
+    A column no item has (null typed) is compared as nulls; a text literal compared with
+    a timestamp column is read as a timestamp.
     """
-    if not isinstance(left, pa.Scalar) and pa.types.is_null(left.type):
-        left = pa.nulls(len(left), right.type)
-    if not isinstance(right, pa.Scalar) and pa.types.is_null(right.type):
-        right = pa.nulls(len(right), left.type)
+    kinds = _kind(left.type), _kind(right.type)
+    if "null" in kinds:
+        return None
+    if kinds == ("timestamp", "string") and isinstance(right, pa.Scalar):
+        right = _timestamp(right)
+    elif kinds == ("string", "timestamp") and isinstance(left, pa.Scalar):
+        left = _timestamp(left)
+    elif kinds[0] != kinds[1]:
+        return None
+    if right is None or left is None:
+        return None
     if isinstance(right, pa.Scalar) and not isinstance(left, pa.Scalar):
         return left, _cast_scalar(right, left.type)
     if isinstance(left, pa.Scalar) and not isinstance(right, pa.Scalar):
@@ -240,10 +330,24 @@ def _comparable(left: Value, right: Value) -> tuple[Value, Value]:
     return left, right
 
 
-def _cast_scalar(scalar: pa.Scalar, type_: pa.DataType) -> pa.Scalar:
-    if pa.types.is_timestamp(type_) and pa.types.is_string(scalar.type):
+def _timestamps(value: Value) -> Value:
+    """Text as timestamps (null where it is none)."""
+    if isinstance(value, pa.Scalar):
+        moment = _timestamp(value)
+        return pa.scalar(None, TIMESTAMP) if moment is None else moment
+    moments = [_timestamp(pa.scalar(text)) if text else None for text in value.to_pylist()]
+    return pa.array([None if m is None else m.as_py() for m in moments], TIMESTAMP)
+
+
+def _timestamp(scalar: pa.Scalar) -> pa.Scalar | None:
+    try:
         return pa.scalar(parse_timestamp(str(scalar.as_py())), TIMESTAMP)
-    if pa.types.is_null(type_) or scalar.type == type_:
+    except ValueError:
+        return None
+
+
+def _cast_scalar(scalar: pa.Scalar, type_: pa.DataType) -> pa.Scalar:
+    if scalar.type == type_ or pa.types.is_dictionary(type_):
         return scalar
     if pa.types.is_integer(type_) and pa.types.is_floating(scalar.type):
         return scalar  # 3 < 3.5 must not become 3 < 3
@@ -255,8 +359,10 @@ def _cast_scalar(scalar: pa.Scalar, type_: pa.DataType) -> pa.Scalar:
 
 def _without_accents(value: Value) -> Value:
     if isinstance(value, pa.Scalar):
-        return pa.scalar(_strip(value.as_py()))
-    encoded = pc.dictionary_encode(value).combine_chunks()
+        return pa.scalar(_strip(value.as_py()), pa.string())
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    encoded = pc.dictionary_encode(value)
     dictionary = pa.array([_strip(v) for v in encoded.dictionary.to_pylist()], pa.string())
     return dictionary.take(encoded.indices)
 

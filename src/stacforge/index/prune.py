@@ -87,9 +87,14 @@ def _may_hold(low: Any, high: Any, wanted: frozenset[str] | None) -> bool:
     return any(low <= w <= high for w in wanted)
 
 
+def _corners(bbox: pa.StructArray) -> list[NDArray[np.float64]]:
+    """xmin, ymin, xmax, ymax; NaN for items without geometry (no comparison holds)."""
+    return [bbox.field(n).to_numpy(zero_copy_only=False) for n in ("xmin", "ymin", "xmax", "ymax")]
+
+
 def overlapping_rows(bbox: pa.StructArray, area_boxes: list[Box]) -> NDArray[np.bool_]:
-    """Which rows' bounds overlap any of ``area_boxes``."""
-    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    """Which rows' bounds overlap any of ``area_boxes`` (rows without geometry: none)."""
+    xmin, ymin, xmax, ymax = _corners(bbox)
     hit = np.zeros(len(bbox), dtype=bool)
     for west, south, east, north in area_boxes:
         hit |= (xmin <= east) & (xmax >= west) & (ymin <= north) & (ymax >= south)
@@ -97,7 +102,7 @@ def overlapping_rows(bbox: pa.StructArray, area_boxes: list[Box]) -> NDArray[np.
 
 
 def _inside(bbox: pa.StructArray, box: Box) -> NDArray[np.bool_]:
-    xmin, ymin, xmax, ymax = (bbox.field(n).to_numpy() for n in ("xmin", "ymin", "xmax", "ymax"))
+    xmin, ymin, xmax, ymax = _corners(bbox)
     west, south, east, north = box
     inside: NDArray[np.bool_] = (xmin >= west) & (xmax <= east) & (ymin >= south) & (ymax <= north)
     return inside

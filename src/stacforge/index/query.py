@@ -8,21 +8,40 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
+import math
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Final, Protocol, TypeAlias, TypedDict
 
 import cql2
 import orjson
+import pystac
 import shapely
 import shapely.geometry
 
 from stacforge.errors import StacforgeError
+from stacforge.index.fields import Fields, FieldsLike, parse_fields
+from stacforge.index.query_extension import QueryLike, query_object, to_cql2
 from stacforge.time import parse_timestamp
+
+DEFAULT_LIMIT: Final = 100
+"""Items per page when ``limit`` is not given."""
+MAX_LIMIT: Final = 10_000
+"""The largest page pystac-client asks for."""
+
+
+class GeoInterface(Protocol):
+    """Anything with a GeoJSON ``__geo_interface__`` (shapely, GeoPandas, pygeoif...)."""
+
+    @property
+    def __geo_interface__(self) -> Mapping[str, Any]: ...
+
+
+DatetimeLike: TypeAlias = "datetime | str | Sequence[datetime | str | None]"
 
 
 class SearchParams(TypedDict, total=False):
@@ -32,15 +51,24 @@ class SearchParams(TypedDict, total=False):
         bbox: ``[west, south, east, north]`` (or 6 numbers with heights, which are ignored),
             as a sequence or a comma-separated string; ``west > east`` crosses the antimeridian.
         intersects: A GeoJSON geometry (dict, JSON text, or a path to a GeoJSON file; a Feature
-            or FeatureCollection stands for the union of its geometries), or a shapely geometry.
+            or FeatureCollection stands for the union of its geometries), a shapely geometry,
+            or any object with ``__geo_interface__``.
         datetime: An RFC 3339 instant or an interval ``start/end`` with ``..`` (or nothing) for
-            an open end; partial dates (``2018``, ``2018-05``, ``2018-05-03``) span their period.
+            an open end; partial dates (``2018``, ``2018-05``, ``2018-05-03``) span their
+            period. Or a :class:`~datetime.datetime` (naive: UTC), or a tuple/list of one or
+            two such values or strings (None for an open end), as pystac-client takes them.
         ids: Item ids.
-        collections: Collection ids, matched against each item's ``collection`` field.
+        collections: Collection ids (or ``pystac.Collection`` objects), matched against each
+            item's ``collection`` field.
         filter: A CQL2 expression, as text or as CQL2 JSON.
+        query: A STAC API query extension object (``{"gsd": {"lt": 20}}``) or list of strings
+            (``["gsd<20"]``); ANDed with ``filter``.
+        fields: The fields extension: which item fields to return (``"id,-properties.gsd"``,
+            ``["+id"]`` or ``{"include": [...], "exclude": [...]}``).
         sortby: Fields to sort by, ``"-datetime,+id"`` or ``[{"field": ..., "direction": ...}]``.
         max_items: Return at most this many items (default: every match).
-        limit: The same as ``max_items`` (a static index has no pages).
+        limit: The page size of :meth:`~stacforge.index.item_search.ItemSearch.pages`
+            (1 to 10,000, as pystac-client checks; default 100); it does not cap the total.
         labels: Conditions on a class of ``label:overviews``, such as ``"clc_412>0.8"``: its
             statistics value (a share), else its count (``"corn>=5000"``); a class an item does
             not list counts 0. A threshold in percent compares the class's share instead:
@@ -55,11 +83,13 @@ class SearchParams(TypedDict, total=False):
     """
 
     bbox: Sequence[float] | str
-    intersects: Mapping[str, Any] | str | shapely.Geometry
-    datetime: str
+    intersects: Mapping[str, Any] | str | shapely.Geometry | GeoInterface
+    datetime: DatetimeLike
     ids: Sequence[str] | str
-    collections: Sequence[str] | str
+    collections: Sequence[str | pystac.Collection] | str | pystac.Collection
     filter: Mapping[str, Any] | str
+    query: QueryLike
+    fields: FieldsLike
     sortby: Sequence[str | Mapping[str, str]] | str
     max_items: int
     limit: int
@@ -119,6 +149,9 @@ class Query:
     filter: Mapping[str, Any] | None = None
     sortby: tuple[SortKey, ...] = ()
     max_items: int | None = None
+    limit: int = DEFAULT_LIMIT
+    query: Mapping[str, Mapping[str, Any]] | None = None
+    fields: Fields | None = None
     labels: tuple[LabelCondition, ...] = ()
     asset_roles: frozenset[str] | None = None
     asset_keys: re.Pattern[str] | None = None
@@ -149,20 +182,32 @@ class Query:
         given = {name: value for name, value in params.items() if value is not None}
         if "bbox" in given and "intersects" in given:
             raise StacforgeError("bbox and intersects cannot be used together")
-        limits = [int(given[name]) for name in ("max_items", "limit") if name in given]
-        if any(n < 0 for n in limits):
-            raise StacforgeError("max_items/limit must not be negative")
+        max_items = _count(given["max_items"], "max_items") if "max_items" in given else None
+        if max_items is not None and max_items < 0:
+            raise StacforgeError(f"max_items must not be negative, not {max_items}")
+        limit = _count(given.get("limit", DEFAULT_LIMIT), "limit")
+        if max_items is not None and "limit" in given:
+            limit = min(limit, max_items)  # as pystac-client
+        if not 1 <= limit <= MAX_LIMIT:
+            raise StacforgeError(f"Invalid limit of {limit}, must be between 1 and 10,000")
+        query = query_object(given["query"]) if "query" in given else None
+        filters = [parse_filter(given["filter"])] if "filter" in given else []
+        if query and (from_query := to_cql2(query)) is not None:
+            filters.append(from_query)
         return cls(
             bbox=parse_bbox(given["bbox"]) if "bbox" in given else None,
             intersects=parse_geometry(given["intersects"]) if "intersects" in given else None,
-            datetime=parse_interval(given["datetime"]) if "datetime" in given else None,
+            datetime=parse_datetime(given["datetime"]) if "datetime" in given else None,
             ids=frozenset(_strings(given["ids"])) if "ids" in given else None,
-            collections=frozenset(_strings(given["collections"]))
+            collections=frozenset(_collections(given["collections"]))
             if "collections" in given
             else None,
-            filter=parse_filter(given["filter"]) if "filter" in given else None,
+            filter=filters[0] if len(filters) == 1 else _and(filters),
             sortby=parse_sortby(given["sortby"]) if "sortby" in given else (),
-            max_items=min(limits) if limits else None,
+            max_items=max_items,
+            limit=limit,
+            query=query,
+            fields=parse_fields(given["fields"]) if "fields" in given else None,
             labels=(
                 *(parse_label(text, single=True) for text in _each(given.get("labels", ()))),
                 *(parse_label(text, single=False) for text in _each(given.get("label_any", ()))),
@@ -181,6 +226,39 @@ class Query:
         )
 
 
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise StacforgeError(f"{name} must be a whole number, not {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise StacforgeError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _and(filters: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return {"op": "and", "args": filters} if filters else None
+
+
+def _collections(value: Any) -> list[str]:
+    """Collection ids from ids, ``pystac.Collection`` objects (anything with an ``id``), a
+    comma-separated string, or a list of these."""
+    if isinstance(value, str):
+        return _strings(value)
+    if not isinstance(value, Iterable):
+        value = [value]
+    ids = []
+    for entry in value:
+        if isinstance(entry, str):
+            ids.append(entry)
+        elif isinstance(getattr(entry, "id", None), str):
+            ids.append(entry.id)
+        else:
+            raise StacforgeError(
+                f"collections must be ids or pystac.Collection objects, not {entry!r}"
+            )
+    return ids
+
+
 def _strings(value: Sequence[str] | str) -> list[str]:
     """A list of strings from a sequence or a comma-separated string."""
     if isinstance(value, str):
@@ -194,19 +272,34 @@ def _each(value: Sequence[str] | str) -> list[str]:
 
 
 def parse_bbox(value: Sequence[float] | str) -> tuple[float, float, float, float]:
-    """``[west, south, east, north]`` from 4 or 6 numbers (heights are dropped)."""
+    """``[west, south, east, north]`` from 4 or 6 numbers (``[w, s, bottom, e, n, top]``:
+    heights are dropped), as the STAC API checks them: finite, longitudes in -180..180,
+    latitudes in -90..90, south not north of north (``west > east`` crosses the
+    antimeridian)."""
     try:
         numbers = [float(v) for v in (value.split(",") if isinstance(value, str) else value)]
     except (TypeError, ValueError):
         raise StacforgeError(f"bbox must be 4 or 6 numbers, not {value!r}") from None
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4:
+    if len(numbers) not in (4, 6):
         raise StacforgeError(f"bbox must be 4 or 6 numbers, not {len(numbers)}")
+    if not all(math.isfinite(n) for n in numbers):
+        raise StacforgeError(f"bbox numbers must be finite: {_numbers(numbers)}")
+    if len(numbers) == 6:
+        if numbers[2] > numbers[5]:
+            raise StacforgeError(f"bbox bottom is above its top: {_numbers(numbers)}")
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     west, south, east, north = numbers
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise StacforgeError(f"bbox longitudes must be within -180..180: {_numbers(numbers)}")
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise StacforgeError(f"bbox latitudes must be within -90..90: {_numbers(numbers)}")
     if south > north:
-        raise StacforgeError(f"bbox south ({south}) is north of its north ({north})")
+        raise StacforgeError(f"bbox south ({south:g}) is north of its north ({north:g})")
     return west, south, east, north
+
+
+def _numbers(numbers: Sequence[float]) -> str:
+    return ",".join(f"{n:g}" for n in numbers)
 
 
 def bbox_geometry(bbox: tuple[float, float, float, float]) -> shapely.Geometry:
@@ -219,10 +312,20 @@ def bbox_geometry(bbox: tuple[float, float, float, float]) -> shapely.Geometry:
     )
 
 
-def parse_geometry(value: Mapping[str, Any] | str | shapely.Geometry) -> shapely.Geometry:
-    """A shapely geometry from GeoJSON (dict, text or file path) or a shapely geometry."""
+def parse_geometry(
+    value: Mapping[str, Any] | str | shapely.Geometry | GeoInterface,
+) -> shapely.Geometry:
+    """A shapely geometry from GeoJSON (dict, text or file path), a shapely geometry or an
+    object with ``__geo_interface__``."""
     if isinstance(value, shapely.Geometry):
         return value
+    if not isinstance(value, Mapping | str):
+        if not hasattr(value, "__geo_interface__"):
+            raise StacforgeError(
+                "intersects must be of type None, str, dict, or an object that implements "
+                "__geo_interface__"
+            )
+        value = dict(value.__geo_interface__)
     if isinstance(value, str):
         text = value.strip()
         if not text.startswith("{"):
@@ -247,6 +350,50 @@ def parse_geometry(value: Mapping[str, Any] | str | shapely.Geometry) -> shapely
         return shapely.geometry.shape(value)
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.ShapelyError) as error:
         raise StacforgeError(f"intersects: not a GeoJSON geometry ({error})") from None
+
+
+def parse_datetime(value: DatetimeLike) -> Interval:
+    """A ``datetime`` search parameter in any form pystac-client takes (see
+    :class:`SearchParams`).
+
+    Raises:
+        StacforgeError: Malformed, more than two parts, or open at both ends.
+    """
+    if isinstance(value, datetime):
+        moment = _utc(value)
+        return Interval(moment, moment)
+    if isinstance(value, str):
+        return parse_interval(value)
+    if not isinstance(value, Sequence):
+        raise StacforgeError(f"datetime must be a string, a datetime or a list, not {value!r}")
+    parts = list(value)
+    if len(parts) == 1:
+        if parts[0] is None:
+            raise StacforgeError("cannot create a datetime query with None")
+        return parse_datetime(parts[0])
+    if len(parts) != 2:
+        raise StacforgeError(f"too many datetime components (max=2, actual={len(parts)})")
+    if all(part is None or part in ("", "..") for part in parts):
+        raise StacforgeError("cannot create a double open-ended interval")
+    start, end = (_bound(part) for part in parts)
+    return parse_interval(f"{start}/{end}")
+
+
+def _bound(part: Any) -> str:
+    if part is None:
+        return ".."
+    if isinstance(part, datetime):
+        return _utc(part).isoformat().replace("+00:00", "Z")
+    if isinstance(part, str):
+        return part
+    raise StacforgeError(f"invalid datetime component: {part!r}")
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC (a naive one is taken as UTC, as pystac-client does)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
@@ -315,7 +462,10 @@ def parse_filter(value: Mapping[str, Any] | str) -> dict[str, Any]:
 def parse_sortby(value: Sequence[str | Mapping[str, str]] | str) -> tuple[SortKey, ...]:
     """``"-datetime,+id"``, ``["-datetime"]`` or ``[{"field": "id", "direction": "asc"}]``."""
     keys: list[SortKey] = []
-    for entry in _strings(value) if isinstance(value, str) else value:
+    entries = value.split(",") if isinstance(value, str) else value
+    if not entries:
+        raise StacforgeError("sortby: no field given")
+    for entry in entries:
         if isinstance(entry, Mapping):
             field = str(entry.get("field", ""))
             direction = str(entry.get("direction", "asc")).lower()
@@ -328,7 +478,7 @@ def parse_sortby(value: Sequence[str | Mapping[str, str]] | str) -> tuple[SortKe
             field = text.lstrip("+-").strip()
         field = field.removeprefix("properties.")
         if not field:
-            raise StacforgeError("sortby: empty field name")
+            raise StacforgeError(f"sortby: empty field name in {value!r}")
         keys.append(SortKey(field, descending))
     return tuple(keys)
 

@@ -15,13 +15,24 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from stacforge.index import geoparquet
 
 
 def batch_items(batch: pa.RecordBatch) -> list[dict[str, Any]]:
-    """The rows of a stac-geoparquet record batch as item dicts (GeoJSON geometries)."""
+    """The rows of a stac-geoparquet record batch as item dicts (GeoJSON geometries); items
+    without geometry (a null ``bbox``) come back without ``bbox``."""
+    unlocated: list[bool] = []
+    if "bbox" in batch.schema.names and batch.column("bbox").null_count:
+        # stac-geoparquet cannot convert a null bbox: it converts a stand-in, dropped below.
+        bbox = batch.column("bbox")
+        unlocated = bbox.is_null().to_pylist()
+        stand_in = pa.scalar({name: 0.0 for name in bbox.type.names}, bbox.type)
+        batch = batch.set_column(
+            batch.schema.get_field_index("bbox"), "bbox", pc.fill_null(bbox, stand_in)
+        )
     json_batch = geoparquet.arrow_to_json(batch)
     names = [name for name in json_batch.schema.names if name != "geometry"]
     columns = [pylist(json_batch.column(name)) for name in names]
@@ -32,6 +43,9 @@ def batch_items(batch: pa.RecordBatch) -> list[dict[str, Any]]:
         item["geometry"] = geometry
         _projection_geometries(item)
         items.append(item)
+    for item, missing in zip(items, unlocated, strict=False):
+        if missing:
+            del item["bbox"]
     return items
 
 
@@ -71,10 +85,17 @@ def geojson(wkb: pa.Array) -> list[dict[str, Any] | None]:
 
 
 def _projection_geometries(item: dict[str, Any]) -> None:
-    """``proj:geometry`` values (stored as WKB, in properties and assets) back to GeoJSON."""
-    properties = item.get("properties") or {}
-    if isinstance(properties.get("proj:geometry"), bytes):
-        properties["proj:geometry"] = geojson(pa.array([properties["proj:geometry"]]))[0]
-    for asset in (item.get("assets") or {}).values():
-        if asset is not None and isinstance(asset.get("proj:geometry"), bytes):
-            asset["proj:geometry"] = geojson(pa.array([asset["proj:geometry"]]))[0]
+    """``proj:geometry`` values (stored as WKB, in properties and assets) back to GeoJSON;
+    the empty geometry that stands for none (see
+    :func:`~stacforge.index.geoparquet.readable_geometries`) is dropped."""
+    owners = [item.get("properties") or {}, *(item.get("assets") or {}).values()]
+    for owner in owners:
+        if owner is None or not isinstance(owner.get(_PROJ), bytes):
+            continue
+        if owner[_PROJ] == geoparquet.EMPTY_WKB:
+            del owner[_PROJ]
+        else:
+            owner[_PROJ] = geojson(pa.array([owner[_PROJ]]))[0]
+
+
+_PROJ = geoparquet.PROJECTION_GEOMETRY

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Unpack
 
@@ -32,6 +32,7 @@ from stacforge.index import assets, cql2_filter, prune
 from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.discovery import index_directories
 from stacforge.index.hits import Hits
+from stacforge.index.item_search import ItemSearch
 from stacforge.index.labels import LabelMatches
 from stacforge.index.query import Query, SearchParams
 from stacforge.index.reader import gc_paused, item_dicts
@@ -76,9 +77,14 @@ class Index:
     def __repr__(self) -> str:
         return f"Index({', '.join(str(d.path) for d in self.directories)})"
 
-    def search(self, **params: Unpack[SearchParams]) -> pystac.ItemCollection:
-        """The matching items (every match, unless ``max_items`` is given)."""
-        return pystac.ItemCollection(self.items(**params), clone_items=False)
+    def search(self, **params: Unpack[SearchParams]) -> ItemSearch:
+        """A search, as pystac-client's ``Client.search`` makes one: nothing is read until
+        its ``items()``, ``item_collection()``, ``pages()``, ``matched()``... are asked for.
+
+        Raises:
+            StacforgeError: A malformed parameter (at once).
+        """
+        return ItemSearch(self, params)
 
     def items(self, **params: Unpack[SearchParams]) -> Iterator[pystac.Item]:
         """The matching items, one at a time."""
@@ -93,38 +99,61 @@ class Index:
 
     def item_dicts(self, **params: Unpack[SearchParams]) -> Iterator[Item]:
         """The matching items as dicts; with asset filters, only their matching assets."""
-        query = Query.from_params(**params)
+        return self.item_dicts_query(Query.from_params(**params))
+
+    def ids(self, **params: Unpack[SearchParams]) -> Iterator[str]:
+        """The ids of the matching items."""
+        return self.ids_query(Query.from_params(**params))
+
+    def hrefs(self, **params: Unpack[SearchParams]) -> Iterator[str]:
+        """The absolute hrefs of the matching items' (matching) assets, item by item."""
+        return self.hrefs_query(Query.from_params(**params))
+
+    def count(self, **params: Unpack[SearchParams]) -> int:
+        """How many items match (at most ``max_items``)."""
+        return self.count_query(Query.from_params(**params))
+
+    def item_dicts_query(self, query: Query) -> Iterator[Item]:
+        """:meth:`item_dicts` of a parsed query (with ``fields`` applied)."""
         for hits in self._blocks(query):
             directory = hits.directory
             table = read_rows(directory.items, directory.items_offsets, hits.rows)
             found = item_dicts(table, directory.base)
-            if hits.assets is None:
+            if hits.assets is not None:
+                keys = assets.keys_per_row(hits.assets)
+                found = (
+                    {**item, "assets": _only(item["assets"], keys.get(row, ()))}
+                    for row, item in zip(hits.rows.tolist(), found, strict=True)
+                )
+            if query.fields is None:
                 yield from found
-                continue
-            keys = assets.keys_per_row(hits.assets)
-            for row, item in zip(hits.rows.tolist(), found, strict=True):
-                wanted = keys.get(row, ())
-                item["assets"] = {k: v for k, v in item["assets"].items() if k in wanted}
-                yield item
+            else:
+                yield from map(query.fields.apply, found)
 
-    def ids(self, **params: Unpack[SearchParams]) -> Iterator[str]:
-        """The ids of the matching items."""
-        query = Query.from_params(**params)
+    def ids_query(self, query: Query) -> Iterator[str]:
+        """:meth:`ids` of a parsed query."""
         for hits in self._blocks(query):
             directory = hits.directory
             table = read_rows(directory.search, directory.search_offsets, hits.rows, ["id"])
             yield from table["id"].to_pylist()
 
-    def hrefs(self, **params: Unpack[SearchParams]) -> Iterator[str]:
-        """The absolute hrefs of the matching items' (matching) assets, item by item."""
-        query = Query.from_params(**params)
+    def hrefs_query(self, query: Query) -> Iterator[str]:
+        """:meth:`hrefs` of a parsed query."""
         for hits in self._blocks(query):
             yield from assets.absolute_hrefs(hits)
 
-    def count(self, **params: Unpack[SearchParams]) -> int:
-        """How many items match (at most ``max_items``)."""
-        query = Query.from_params(**params)
+    def count_query(self, query: Query) -> int:
+        """:meth:`count` of a parsed query."""
         return sum(len(hits.rows) for hits in self._blocks(query))
+
+    def _check_sortable(self, query: Query) -> None:
+        """Rejects a ``sortby`` field that no index has (as a STAC API answers 400)."""
+        known = {"id", "collection", "datetime"}.union(
+            *(d.items.schema_arrow.names for d in self.directories)
+        )
+        for key in query.sortby:
+            if key.field not in known:
+                raise StacforgeError(f"sortby: no item has a field {key.field!r}")
 
     def _blocks(self, query: Query) -> Iterator[Hits]:
         """The hits of ``query`` in output order, a block at a time."""
@@ -133,6 +162,7 @@ class Index:
             hits for directory in self.directories for hits in _matches(directory, query, labelled)
         )
         if query.sortby:
+            self._check_sortable(query)
             yield from sorted_blocks(list(matches), query)
             return
         remaining = query.max_items
@@ -197,6 +227,11 @@ def _matches(
             rows = np.unique(matching["row"].to_numpy()).astype(np.int64)
         if len(rows):
             yield Hits(directory, rows, matching)
+
+
+def _only(item_assets: dict[str, Any], wanted: Collection[str]) -> dict[str, Any]:
+    """The assets whose keys are ``wanted``."""
+    return {key: asset for key, asset in item_assets.items() if key in wanted}
 
 
 def _filtered(

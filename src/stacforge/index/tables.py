@@ -71,7 +71,12 @@ def search_table(chunk: pa.Table) -> pa.Table:
         if "collection" in chunk.column_names
         else pa.nulls(chunk.num_rows, pa.string())
     )
-    bbox = pa.StructArray.from_arrays([pa.array(bounds[:, i]) for i in range(4)], fields=list(BBOX))
+    # An item without geometry has no bounds (null, not NaN: statistics and extents skip it).
+    located = ~np.isnan(bounds[:, 0])
+    mask = None if located.all() else pa.array(~located)
+    bbox = pa.StructArray.from_arrays(
+        [pa.array(bounds[:, i], mask=~located) for i in range(4)], fields=list(BBOX), mask=mask
+    )
     return pa.Table.from_arrays(
         [
             chunk["id"],

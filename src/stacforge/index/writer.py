@@ -284,7 +284,10 @@ class IndexWriter:
                 for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
                     label_groups.write(part)
                     summary.add_labels(part)
-                items.write_table(chunk.drop_columns([*_HELPERS, *empty]), chunk.num_rows)
+                items.write_table(
+                    geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
+                    chunk.num_rows,
+                )
                 first_row += chunk.num_rows
                 del chunk, rows  # before the next chunk is gathered, not after
             asset_groups.flush()
