@@ -237,15 +237,12 @@ def test_label_search_by_class_name_and_crop_code(catalog: Path) -> None:
         if i["properties"]["classname"] == name and i["properties"]["breizhcrops:region"] == "frh04"
     }
     bbox = _collection(catalog, "frh04")["extent"]["spatial"]["bbox"][0]
-    by_label = index.search(labels=f"{name}>0", bbox=bbox, collections="breizhcrops_labels_frh04")
-    assert {i.id for i in by_label} == expected
-    by_filter = index.search(filter=f"classname = '{name}'", collections="breizhcrops_labels_frh04")
-    assert {i.id for i in by_filter} == expected
-    by_code = index.search(labels=f"{code}>=1")
-    assert {i.id for i in by_code} == {
-        i["id"] for i in items if i["properties"]["code_cultu"] == code
-    }
-    assert {i.id for i in index.search(filter=f"code_cultu = '{code}'")} == {i.id for i in by_code}
+    frh04 = "breizhcrops_labels_frh04"
+    assert set(index.ids(labels=f"{name}>0", bbox=bbox, collections=frh04)) == expected
+    assert set(index.ids(filter=f"classname = '{name}'", collections=frh04)) == expected
+    by_code = set(index.ids(labels=f"{code}>=1"))
+    assert by_code == {i["id"] for i in items if i["properties"]["code_cultu"] == code}
+    assert set(index.ids(filter=f"code_cultu = '{code}'")) == by_code
 
 
 def test_regions_and_level_options(source: Path, tmp_path: Path) -> None:

@@ -458,7 +458,7 @@ def test_validation_samples_of_a_tile_with_snow_are_one_search(
         and i["properties"]["ml-aoi:split"] == "validate"
         and 5 in i["properties"]["s2_cloud:labels"]
     )
-    assert expected and sorted(item.id for item in found) == expected
+    assert expected and sorted(item.id for item in found.items()) == expected
 
 
 # --- bad input through the build -------------------------------------------------------------
