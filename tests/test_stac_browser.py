@@ -148,7 +148,8 @@ def test_label_item_in_stac_browser(browser: Any, served: tuple[Path, str]) -> N
         for entry in item["properties"].get("label:classes", [])
         for value in entry["classes"][:5]
     ]
-    metadata = page.locator("section.metadata").inner_text()
+    # The item's metadata, and each asset's (bands) in sections of their own.
+    metadata = "\n".join(page.locator("section.metadata").all_inner_texts())
     for name in class_names:
         assert name in metadata, name
 
