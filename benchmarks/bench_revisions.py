@@ -39,6 +39,8 @@ def _build_figures(results: dict[str, Any]) -> dict[Key, float]:
             continue
         name = (run["tool"], str(run["locations"]))
         figures.setdefault((*name, "items/s"), []).append(run["items_per_s"])
+        cpu = run["user_seconds"] + run["system_seconds"]
+        figures.setdefault((*name, "CPU seconds"), []).append(cpu)
         figures.setdefault((*name, "peak RSS MiB"), []).append(run["peak_rss"] / 2**20)
     return {key: statistics.median(values) for key, values in figures.items()}
 
