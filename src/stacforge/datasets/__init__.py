@@ -8,6 +8,7 @@ from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset, DatasetOpt
 from stacforge.errors import StacforgeError
 
 _PACKAGES = {
+    "deeporchidseries": "stacforge.datasets.deeporchidseries",
     "rapidai4eo": "stacforge.datasets.rapidai4eo",
 }
 NAMES = tuple(sorted(_PACKAGES))
