@@ -35,11 +35,20 @@ def patch_footprint(longitude: float, latitude: float) -> Footprint:
     (5 m) from the grid the patches were cut on.
     """
     code = utm_code(utm_zone(longitude, latitude))
-    x, y = _to_utm(code).transform(longitude, latitude)
+    to_utm, from_utm = _transformers(code)
+    x, y = to_utm.transform(longitude, latitude)
     half = PATCH_METRES / 2
-    west, north = x - half, y + half
-    square = shapely.box(west, y - half, x + half, north)
-    geometry = to_lonlat(square, code)
+    west, south, east, north = x - half, y - half, x + half, y + half
+    # Counter-clockwise, as GeoJSON asks (UTM is conformal: the orientation is kept).
+    xs, ys = [west, east, east, west, west], [south, south, north, north, south]
+    longitudes, latitudes = from_utm.transform(xs, ys)
+    if max(longitudes) - min(longitudes) < _NEAR_ANTIMERIDIAN:
+        ring = [[lon, lat] for lon, lat in zip(longitudes, latitudes, strict=True)]
+        geometry: dict[str, Any] = {"type": "Polygon", "coordinates": [ring]}
+    else:
+        # Longitudes wrapped at +-180: the square crosses the antimeridian, and to_lonlat
+        # splits it there (its general path costs ~1 ms, so it is kept for these squares).
+        geometry = to_lonlat(shapely.box(west, south, east, north), code)
     return Footprint(
         geometry=geometry,
         bbox=geojson_bbox(geometry),
@@ -48,10 +57,17 @@ def patch_footprint(longitude: float, latitude: float) -> Footprint:
     )
 
 
-def _to_utm(code: str) -> Transformer:
-    return _TRANSFORMERS.get(code) or _TRANSFORMERS.setdefault(
-        code, Transformer.from_crs("EPSG:4326", code, always_xy=True)
-    )
+def _transformers(code: str) -> tuple[Transformer, Transformer]:
+    """To and from the UTM zone ``code``, made once per zone and process."""
+    found = _TRANSFORMERS.get(code)
+    if found is None:
+        found = _TRANSFORMERS[code] = (
+            Transformer.from_crs("EPSG:4326", code, always_xy=True),
+            Transformer.from_crs(code, "EPSG:4326", always_xy=True),
+        )
+    return found
 
 
-_TRANSFORMERS: dict[str, Transformer] = {}
+_TRANSFORMERS: dict[str, tuple[Transformer, Transformer]] = {}
+_NEAR_ANTIMERIDIAN = 180.0
+"""A 640 m square spans far less than 180 degrees of longitude unless it is wrapped."""

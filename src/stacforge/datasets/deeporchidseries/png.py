@@ -16,6 +16,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _IHDR = struct.Struct(">I4s13sI")  # length, type, data, CRC
 _IHDR_DATA = struct.Struct(">IIBBBBB")
+_HEAD = len(SIGNATURE) + _IHDR.size
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 """Channels of each PNG colour type (3 is palette: one index channel)."""
 
@@ -43,23 +44,24 @@ def read_png_header(path: str | os.PathLike[str]) -> PngHeader:
             end); the message says which.
         OSError: The file cannot be read.
     """
-    with open(path, "rb") as f:
-        head = f.read(len(SIGNATURE) + _IHDR.size)
+    # Two positioned reads on a raw descriptor: no buffered file object per patch.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        head = os.pread(fd, _HEAD, 0)
         if not head.startswith(SIGNATURE):
             raise ValueError("not a PNG file (bad signature)")
-        if len(head) < len(SIGNATURE) + _IHDR.size:
+        if len(head) < _HEAD:
             raise ValueError("truncated PNG (no complete IHDR chunk)")
         length, kind, data, crc = _IHDR.unpack_from(head, len(SIGNATURE))
         if kind != b"IHDR" or length != _IHDR_DATA.size:
             raise ValueError("corrupt PNG (first chunk is not IHDR)")
         if zlib.crc32(kind + data) != crc:
             raise ValueError("corrupt PNG (IHDR checksum mismatch)")
-        size = f.seek(0, os.SEEK_END)
-        if size < len(head) + len(IEND):
-            raise ValueError("truncated PNG (no IEND chunk)")
-        f.seek(size - len(IEND))
-        if f.read(len(IEND)) != IEND:
+        size = os.fstat(fd).st_size
+        if size < _HEAD + len(IEND) or os.pread(fd, len(IEND), size - len(IEND)) != IEND:
             raise ValueError("truncated PNG (does not end with an IEND chunk)")
+    finally:
+        os.close(fd)
     width, height, bit_depth, colour_type, *_ = _IHDR_DATA.unpack(data)
     return PngHeader(width, height, bit_depth, colour_type, size)
 

@@ -252,7 +252,7 @@ def read_folder(task: FolderTask) -> list[Sample | Problem]:
     Runs in a worker process (:func:`stacforge.parallel.ordered_map`): only file names and
     PNG headers are read; the result holds one small record per occurrence, in task order.
     """
-    folder = Path(task.folder)
+    folder = task.folder
     wanted = {o.gbifid for o in task.occurrences}
     found: dict[str, list[tuple[str, int, int, str]]] = {}
     try:
@@ -296,7 +296,7 @@ def read_folder(task: FolderTask) -> list[Sample | Problem]:
     return results
 
 
-def _series(folder: Path, gbifid: str, files: list[tuple[str, int, int, str]]) -> tuple[Patch, ...]:
+def _series(folder: str, gbifid: str, files: list[tuple[str, int, int, str]]) -> tuple[Patch, ...]:
     """The twelve consecutive months of RGB and IR0 patches of one occurrence, checked.
 
     Raises:
@@ -305,17 +305,17 @@ def _series(folder: Path, gbifid: str, files: list[tuple[str, int, int, str]]) -
     by_key: dict[tuple[str, int], str] = {}
     for kind, year, month, name in sorted(files):
         if not 1 <= month <= 12:
-            raise InputError(folder / name, f"month {month:02d} is not a month")
+            raise InputError(f"{folder}/{name}", f"month {month:02d} is not a month")
         key = (kind, year * 12 + month - 1)
         if key in by_key:
-            raise InputError(folder / name, f"same month as {by_key[key]}")
+            raise InputError(f"{folder}/{name}", f"same month as {by_key[key]}")
         by_key[key] = name
     first = min(month for _, month in by_key)
     window = range(first, first + MONTHS)
     for (_, month), name in by_key.items():
         if month not in window:
             raise InputError(
-                folder / name,
+                f"{folder}/{name}",
                 f"outside the twelve months {_month(window[0])} to {_month(window[-1])} "
                 f"of gbifid {gbifid}",
             )
@@ -327,15 +327,17 @@ def _series(folder: Path, gbifid: str, files: list[tuple[str, int, int, str]]) -
             if found is None:
                 expected = f"{kind}_{year}_{month0 + 1:02d}_{gbifid}_.png"
                 raise InputError(
-                    folder / expected,
+                    f"{folder}/{expected}",
                     f"missing: gbifid {gbifid} has no {kind} patch for {_month(month)}",
                 )
             name = found
-            patches.append(Patch(kind, year, month0 + 1, name, _check_png(folder / name, kind)))
+            patches.append(
+                Patch(kind, year, month0 + 1, name, _check_png(f"{folder}/{name}", kind))
+            )
     return tuple(patches)
 
 
-def _check_png(path: Path, kind: str) -> int:
+def _check_png(path: str, kind: str) -> int:
     """Checks a patch's header (64 x 64 px, 16 bits, 3 or 1 channels); returns its bytes."""
     try:
         header = read_png_header(path)

@@ -175,11 +175,12 @@ def create_item(sample: Sample, partition: tuple[str, ...], settings: Settings) 
     properties.update(ml_aoi_split(split))
 
     assets: dict[str, Any] = {}
-    folder = f"{c.IMAGES_FOLDER}/{occurrence.folder}"
+    folder = _root_file_href(
+        settings.asset_href_base, path, f"{c.IMAGES_FOLDER}/{occurrence.folder}"
+    )
     for patch in sample.patches:
-        assets[f"{c.ASSET_PREFIX[patch.kind]}_{patch.month:02d}"] = _patch_asset(
-            _root_file_href(settings.asset_href_base, path, f"{folder}/{patch.name}"), patch
-        )
+        key = f"{c.ASSET_PREFIX[patch.kind]}_{patch.month:02d}"
+        assets[key] = _patch_asset(f"{folder}/{patch.name}", patch)
     assets["labels"] = label_asset(
         labels_data_uri(occurrence),
         media_types.GEOJSON,
