@@ -5,6 +5,8 @@ Both builds read the same DeepOrchidSeries-shaped SOURCE: the occurrences CSV (`
 ``final_dataset_by_gbifid/<gbifid[-2:]>/<gbifid[-4:-2]>/``. The PNGs are two real 16-bit
 patches (RGB and IR) hard-linked under every name, so a 100,000-occurrence tree (2.4 million
 names) costs directory entries, not 50 GB; both builds read only names and headers anyway.
+The occurrences are as dense in the image tree as in the published one (about 100 per leaf
+folder), since reading a folder per occurrence or per folder is what tells the builds apart.
 
 - ``stacforge``: ``stacforge.build("deeporchidseries", ...)`` as shipped (catalog and sidecar).
 - ``stacforge-no-index``: the same with ``index=False``: the output the baseline writes.
@@ -44,6 +46,7 @@ from stacforge.datasets.deeporchidseries.sample import patch_png
 
 CLASSES = 14_129
 PROGRESS_EVERY = 1_000
+OCCURRENCES_PER_FOLDER = 100
 # WGSRPD botanical countries the made-up occurrences fall in: (lon, lat, continent, lvl2, code)
 COUNTRIES = (
     (2.5, 46.5, "1", "12", "FRA"),
@@ -76,7 +79,12 @@ def write_source(folder: Path, occurrences: int, seed: int = 0) -> Path:
     templates.mkdir()
     (templates / "rgb.png").write_bytes(patch_png(rng, 3, 2))
     (templates / "ir.png").write_bytes(patch_png(rng, 1, 0))
-    gbifids = rng.choice(9_000_000_000, occurrences, replace=False) + 1_000_000_000
+    # As dense as the published tree: ~1M occurrences in 10,000 leaf folders, so about 100
+    # occurrences (2,400 files) per leaf folder, whatever the number of occurrences.
+    folders = max(1, round(occurrences / OCCURRENCES_PER_FOLDER))
+    endings = rng.choice(10_000, folders, replace=False)
+    prefixes = rng.choice(900_000, occurrences, replace=False) + 100_000
+    gbifids = prefixes * 10_000 + endings[rng.integers(folders, size=occurrences)]
     places = rng.integers(len(COUNTRIES), size=occurrences)
     offsets = rng.normal(0.0, 1.5, (occurrences, 2))
     with (folder / c.CSV_FILE).open("w", newline="") as f:

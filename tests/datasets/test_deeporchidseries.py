@@ -556,3 +556,12 @@ def test_sample_pngs_are_real_16_bit_pngs(source: Path) -> None:
     start = data.index(b"IDAT") + 4
     length = int.from_bytes(data[start - 8 : start - 4], "big")
     assert len(zlib.decompress(data[start : start + length])) == 64 * (1 + 64 * 3 * 2)
+
+
+def test_collection_extents_cover_the_items_across_the_antimeridian(catalog: Path) -> None:
+    collection = _collection(catalog)
+    assert collection["extent"]["spatial"]["bbox"][0][::2] == [-180.0, 180.0]
+    fiji = json.loads(next(catalog.parent.rglob("fij/collection.json")).read_bytes())
+    assert fiji["extent"]["spatial"]["bbox"][0][::2] == [-180.0, 180.0]
+    france = json.loads(next(catalog.parent.rglob("fra/collection.json")).read_bytes())
+    assert 3.0 < france["extent"]["spatial"]["bbox"][0][0] < 4.0
