@@ -34,11 +34,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from common import GIB, MIB, Report, machine, markdown_table, measure
 from stacforge.datasets.deeporchidseries import constants as c
@@ -115,29 +117,67 @@ def write_source(folder: Path, occurrences: int, seed: int = 0) -> Path:
     return folder
 
 
-def build_stacforge(source: Path, out: Path, report: Report) -> int:
+def build_stacforge(source: Path, out: Path, report: Report) -> dict[str, float]:
     """``stacforge build deeporchidseries`` as shipped, with the sidecar index."""
     return _build_stacforge(source, out, report, index=True)
 
 
-def build_stacforge_no_index(source: Path, out: Path, report: Report) -> int:
+def build_stacforge_no_index(source: Path, out: Path, report: Report) -> dict[str, float]:
     """The same without the sidecar index: the output the baseline writes."""
     return _build_stacforge(source, out, report, index=False)
 
 
-def _build_stacforge(source: Path, out: Path, report: Report, *, index: bool) -> int:
+def _build_stacforge(source: Path, out: Path, report: Report, *, index: bool) -> dict[str, float]:
     from stacforge.builder import build
 
     # common.measure runs each build in a daemonic process, which may not start the build's
     # process pool: this process is the build's main process here, as on the command line.
     multiprocessing.current_process().daemon = False
-    result = build(c.NAME, source, out, index=index)
+    with _Descendants() as workers:
+        result = build(c.NAME, source, out, index=index)
     items = sum(result.items.values())
     report("build", items)
-    return items
+    return {"items": items, "worker_cpu": workers.cpu, "worker_peak_rss": workers.peak_rss}
 
 
-def build_pandas_pystac(source: Path, out: Path, report: Report) -> int:
+class _Descendants:
+    """Samples the CPU time and RSS of this process's descendants (the build's worker pool)
+    from a thread: ``ru_maxrss`` and the CPU times of the measured process leave them out."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self._interval = interval
+        self._cpu: dict[int, float] = {}
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu(self) -> float:
+        return sum(self._cpu.values())
+
+    def __enter__(self) -> _Descendants:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(self._interval):
+            rss = 0
+            for child in me.children(recursive=True):
+                try:
+                    times = child.cpu_times()
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    continue
+                self._cpu[child.pid] = times.user + times.system
+            self.peak_rss = max(self.peak_rss, rss)
+
+
+def build_pandas_pystac(source: Path, out: Path, report: Report) -> dict[str, float]:
     """The straightforward build: pandas for the CSV, pystac for the catalog."""
     import pandas as pd
     import pystac
@@ -230,7 +270,7 @@ def build_pandas_pystac(source: Path, out: Path, report: Report) -> int:
     catalog.normalize_hrefs(str(out))
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
     report("saved", done)
-    return done
+    return {"items": done, "worker_cpu": 0.0, "worker_peak_rss": 0}
 
 
 BUILDS = {
@@ -248,15 +288,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeout-min", type=float, default=60.0)
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--append", action="store_true", help="Add to the runs already in the output's JSON."
+    )
     args = parser.parse_args(argv)
 
     args.work_dir.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
+    previous = args.output / "deeporchidseries.json"
+    if args.append and previous.exists():
+        runs = json.loads(previous.read_text())["runs"]
     for n in args.occurrences:
         with tempfile.TemporaryDirectory(dir=args.work_dir, prefix=f"dos-{n}-") as tmp:
             source = write_source(Path(tmp) / "source", n)
             for name in args.builds:
                 out = Path(tmp) / f"out-{name}"
+                load = os.getloadavg()[0]
                 m = measure(
                     BUILDS[name],
                     source,
@@ -274,12 +321,21 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "system_seconds": m.system_seconds,
                     "peak_rss_mib": m.peak_rss / MIB,
                     "start_rss_mib": m.start_rss / MIB,
-                    "items": m.result,
+                    "items": (m.result or {}).get("items"),
+                    "worker_cpu_seconds": (m.result or {}).get("worker_cpu"),
+                    "worker_peak_rss_mib": (m.result or {}).get("worker_peak_rss", 0) / MIB,
+                    "load_average": load,
                     "error": m.error,
                 }
                 runs.append(run)
                 print(json.dumps(run), file=sys.stderr, flush=True)
+                write_results(runs, args.output)
 
+    print(write_results(runs, args.output))
+
+
+def write_results(runs: list[dict[str, Any]], output: Path) -> str:
+    """Writes the runs so far (JSON) and their table (Markdown); returns the table."""
     rows = []
     for run in runs:
         baseline = next(
@@ -296,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             if baseline and baseline["seconds"]
             else None
         )
+        cpu = (
+            run["user_seconds"] + run["system_seconds"] + (run["worker_cpu_seconds"] or 0.0)
+            if run["user_seconds"] is not None
+            else None
+        )
         rows.append(
             [
                 f"{run['occurrences']:,}",
@@ -303,8 +364,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"{run['seconds']:.1f}" if run["seconds"] else run["error"],
                 f"{rate:,.0f}" if rate else "-",
                 f"{rate / base_rate:.1f}x" if rate and base_rate else "-",
+                f"{cpu:.1f}" if cpu is not None else "-",
                 f"{run['peak_rss_mib']:,.0f}",
                 f"{run['peak_rss_mib'] - run['start_rss_mib']:,.0f}",
+                f"{run['worker_peak_rss_mib']:,.0f}",
+                f"{run['load_average']:.1f}",
             ]
         )
     table = markdown_table(
@@ -314,17 +378,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             "seconds",
             "occurrences/s",
             "vs pandas+pystac",
+            "CPU s (all processes)",
             "peak RSS MiB",
             "growth MiB",
+            "workers' RSS MiB",
+            "load (1 min) before",
         ],
         rows,
     )
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "deeporchidseries.json").write_text(
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "deeporchidseries.json").write_text(
         json.dumps({"machine": machine(), "runs": runs}, indent=1)
     )
-    (args.output / "deeporchidseries.md").write_text(table + "\n")
-    print(table)
+    (output / "deeporchidseries.md").write_text(table + "\n")
+    return table
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Shard]:
     check_fractions(train, validate)
 
     def skip_row(error: InputError) -> None:
-        # Rows without coordinates or images are reported and left out, as the dataset's own
-        # pipeline left them out; --strict makes them bad input.
+        # A row that cannot make an item is reported and left out, so that one bad row among a
+        # million does not stop a build; --strict makes it bad input.
         if strict:
             options.invalid(error)
         elif options.on_skip is not None:
