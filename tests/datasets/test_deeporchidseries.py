@@ -79,10 +79,6 @@ def _write_csv(source: Path, rows: list[list[str]]) -> None:
         csv.writer(f, delimiter=";", lineterminator="\n").writerows(rows)
 
 
-def _patch(source: Path, gbifid: str, name: str) -> Path:
-    return source / c.IMAGES_FOLDER / gbifid[-2:] / gbifid[-4:-2] / name
-
-
 def _first_patch(source: Path, gbifid: str, kind: str = "RGB") -> Path:
     folder = source / c.IMAGES_FOLDER / gbifid[-2:] / gbifid[-4:-2]
     return sorted(folder.glob(f"{kind}_*_{gbifid}_.png"))[0]
@@ -376,9 +372,14 @@ def test_png_header_reader(tmp_path: Path) -> None:
     assert header.size == path.stat().st_size
 
 
-def test_a_csv_with_a_byte_order_mark(small: Path, tmp_path: Path) -> None:
+def test_a_csv_with_a_byte_order_mark_and_name_variants(small: Path, tmp_path: Path) -> None:
     text = (small / c.CSV_FILE).read_bytes()
     (small / c.CSV_FILE).write_bytes(b"\xef\xbb\xbf" + text)
+    # File names without the trailing underscore or the month's leading zero, in lower case.
+    gbifid = _csv_rows(small)[1][0]
+    for patch in _first_patch(small, gbifid).parent.glob(f"*_{gbifid}_.png"):
+        kind, year, month = patch.name.split("_")[:3]
+        patch.rename(patch.with_name(f"{kind.lower()}_{year}_{int(month)}_{gbifid}.PNG"))
     result = build(NAME, small, tmp_path / "out", index=False)
     assert result.items == {c.COLLECTION: 6} and not result.skipped
 

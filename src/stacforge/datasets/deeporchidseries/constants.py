@@ -27,9 +27,10 @@ CSV_COLUMNS: Final = (
 """The columns the builder reads (found by name; others are ignored)."""
 
 IMAGE_NAME: Final = re.compile(
-    r"^(?P<kind>RGB|IR0)_(?P<year>\d{4})_(?P<month>\d{2})_(?P<gbifid>\d+)_?\.png$", re.IGNORECASE
+    r"^(?P<kind>RGB|IR0)_(?P<year>\d{4})_(?P<month>\d{1,2})_(?P<gbifid>\d+)_?\.png$", re.IGNORECASE
 )
-"""``RGB_YYYY_MM_<gbifid>_.png`` / ``IR0_YYYY_MM_<gbifid>_.png`` (trailing ``_`` optional)."""
+"""``RGB_YYYY_MM_<gbifid>_.png`` / ``IR0_YYYY_MM_<gbifid>_.png`` (trailing ``_`` optional, a
+month without its leading zero accepted)."""
 KINDS: Final = ("RGB", "IR0")
 MONTHS: Final = 12
 """Each occurrence has twelve consecutive monthly patches of each kind."""
