@@ -63,12 +63,15 @@ class _Extent:
     end: datetime | None = None
 
     def add(self, bbox: Sequence[float], start: datetime | None, end: datetime | None) -> None:
+        west, south, east, north = bbox[0], bbox[1], bbox[-2], bbox[-1]
+        if west > east:  # crosses the antimeridian: the extent spans every longitude
+            west, east = -180.0, 180.0
         if self.bbox is None:
-            self.bbox = [bbox[0], bbox[1], bbox[-2], bbox[-1]]
+            self.bbox = [west, south, east, north]
         else:
             b = self.bbox
-            b[0], b[1] = min(b[0], bbox[0]), min(b[1], bbox[1])
-            b[2], b[3] = max(b[2], bbox[-2]), max(b[3], bbox[-1])
+            b[0], b[1] = min(b[0], west), min(b[1], south)
+            b[2], b[3] = max(b[2], east), max(b[3], north)
         if start is not None and (self.start is None or start < self.start):
             self.start = start
         if end is not None and (self.end is None or end > self.end):
