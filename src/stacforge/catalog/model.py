@@ -47,9 +47,12 @@ class PlacedItem(NamedTuple):
     """An item dict and where it goes: its top-level collection and partition path.
 
     ``partition`` names the nested sub-collections, outermost first, e.g. ``("33N", "16E-243N")``;
-    an empty tuple puts the item straight into the top-level collection.
+    an empty tuple puts the item straight into the top-level collection. ``files`` are small
+    files written beside the item's JSON, by name (a label GeoJSON that an asset points at as
+    ``./<name>``); the mapper stays pure, it only hands over their bytes.
     """
 
     collection: str
     partition: tuple[str, ...]
     item: Item
+    files: Mapping[str, bytes] = {}

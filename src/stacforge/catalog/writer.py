@@ -185,7 +185,7 @@ class CatalogWriter:
 
     def add(self, placed: PlacedItem) -> None:
         """Writes one item and folds it into its collections' extents and summaries."""
-        collection, partition, item = placed
+        collection, partition, item, files = placed
         node = self._nodes.get((collection, *partition)) or self._open_node(collection, partition)
         item_id = item["id"]
         if item_id in self._reserved and not partition:
@@ -203,6 +203,10 @@ class CatalogWriter:
         except FileExistsError:
             raise StacforgeError(f"duplicate item id {item_id!r} in {collection}") from None
         (folder / f"{item_id}.json").write_bytes(dumps(item))
+        for name, data in files.items():
+            if "/" in name or name.startswith(".") or name == f"{item_id}.json":
+                raise StacforgeError(f"item {item_id!r}: {name!r} is not a file name of its own")
+            (folder / name).write_bytes(data)
 
         start, end = item_interval(item["properties"])
         for depth in range(len(partition), -1, -1):

@@ -58,7 +58,8 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Shard]:
                     continue
                 partition = regions.partition(result.occurrence)
                 item = stac.create_item(result, partition, settings)
-                yield PlacedItem(constants.COLLECTION, partition, item)
+                labels = {stac.LABELS_FILE: stac.labels_geojson(result.occurrence)}
+                yield PlacedItem(constants.COLLECTION, partition, item, labels)
 
     return BuildPlan(
         catalog=stac.create_catalog(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +128,10 @@ def item_id(gbifid: str) -> str:
     return f"{c.NAME}_{gbifid}"
 
 
+LABELS_FILE = "labels.geojson"
+"""The labels GeoJSON written beside each item's JSON (see :func:`labels_geojson`)."""
+
+
 def create_item(sample: Sample, partition: tuple[str, ...], settings: Settings) -> Item:
     """The item of one occurrence: its patch footprint, 24 monthly PNG assets, its species as
     vector label, its block's split and its WGSRPD regions."""
@@ -182,10 +185,10 @@ def create_item(sample: Sample, partition: tuple[str, ...], settings: Settings) 
         key = f"{c.ASSET_PREFIX[patch.kind]}_{patch.month:02d}"
         assets[key] = _patch_asset(f"{folder}/{patch.name}", patch)
     assets["labels"] = label_asset(
-        labels_data_uri(occurrence),
+        f"./{LABELS_FILE}",
         media_types.GEOJSON,
         label_type="vector",
-        title="The occurrence point and its species (GeoJSON, inline)",
+        title="The occurrence point and its species (GeoJSON)",
     )
     links = [
         {
@@ -206,9 +209,9 @@ def create_item(sample: Sample, partition: tuple[str, ...], settings: Settings) 
     )
 
 
-def labels_data_uri(occurrence: Occurrence) -> str:
+def labels_geojson(occurrence: Occurrence) -> bytes:
     """The item's vector labels: a GeoJSON FeatureCollection of the occurrence point with its
-    species, as a ``data:`` URI (RFC 2397), so the label travels with the item."""
+    species (the file :data:`LABELS_FILE` beside the item, which its ``labels`` asset names)."""
     collection = {
         "type": "FeatureCollection",
         "features": [
@@ -227,8 +230,7 @@ def labels_data_uri(occurrence: Occurrence) -> str:
             }
         ],
     }
-    encoded = base64.b64encode(orjson.dumps(collection)).decode("ascii")
-    return f"data:{media_types.GEOJSON};base64,{encoded}"
+    return orjson.dumps(collection, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _patch_asset(href: str, patch: Patch) -> dict[str, Any]:
