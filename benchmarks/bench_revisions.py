@@ -52,7 +52,8 @@ def _crawl_figures(results: dict[str, Any]) -> dict[Key, float]:
             continue
         name = (run["name"], str(run["locations"]))
         figures.setdefault((*name, "seconds"), []).append(run["seconds"])
-        figures.setdefault((*name, "CPU seconds"), []).append(run["cpu_seconds"])
+        if run.get("cpu_seconds") is not None:
+            figures.setdefault((*name, "CPU seconds"), []).append(run["cpu_seconds"])
         figures.setdefault((*name, "peak RSS MiB"), []).append(run["peak_rss"] / 2**20)
     return {key: statistics.median(values) for key, values in figures.items()}
 
