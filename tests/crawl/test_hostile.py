@@ -210,3 +210,21 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def test_secret_query_parameters_are_not_stored(
+    files: CatalogFiles, serve: Callable[..., CatalogServer], runner: CliRunner, tmp_path: Path
+) -> None:
+    files.tree({"c": 2})
+    server = serve(files.root)
+    url = server.url("catalog.json") + "?api_key=k3y&token=t0k&X-Amz-Signature=s1g&page=1"
+    result = runner.invoke(
+        cli,
+        ["crawl", url, "--cache", str(tmp_path / "cache"), "--index", str(tmp_path / "index")],
+    )
+    assert result.exit_code == 0, result.output
+    stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    for secret in (b"k3y", b"t0k", b"s1g"):
+        assert secret not in stored
+        assert secret.decode() not in result.output
+    assert b"page=1" in stored  # what is no secret stays
