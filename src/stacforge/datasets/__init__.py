@@ -8,6 +8,7 @@ from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset, DatasetOpt
 from stacforge.errors import StacforgeError
 
 _PACKAGES = {
+    "hls-crop": "stacforge.datasets.hls_crop",
     "rapidai4eo": "stacforge.datasets.rapidai4eo",
 }
 NAMES = tuple(sorted(_PACKAGES))

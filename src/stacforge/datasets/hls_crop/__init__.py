@@ -1,0 +1,47 @@
+"""HLS multi-temporal crop classification: 18-band HLS chips with CDL 2022 class masks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from stacforge.catalog.model import PlacedItem
+from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset
+from stacforge.datasets.hls_crop import constants, reader, sample, stac
+from stacforge.errors import InputError
+from stacforge.parallel import ordered_map
+
+
+def plan(source: Path, options: BuildOptions) -> BuildPlan[reader.SplitGroup]:
+    """Plans an HLS crop build: one partition per split, its chips read in parallel.
+
+    Finding the chips lists folders only; each chip's headers and mask are read when its
+    partition streams, in ``options.workers`` processes, results in chip order.
+    """
+    groups = reader.find_chips(source, invalid=options.invalid)
+    summaries = stac.label_summaries()
+
+    def items(group: reader.SplitGroup) -> Iterator[PlacedItem]:
+        for chip in ordered_map(reader.read_chip, group.chips, workers=options.workers):
+            if isinstance(chip, InputError):
+                options.invalid(chip)
+                continue
+            summaries.add(chip.counts)
+            partition = group.partition(chip.files.chip_id)
+            yield from stac.create_items(chip, partition, options.asset_href_base)
+
+    return BuildPlan(
+        catalog=stac.create_catalog(),
+        collections=stac.create_collections(summaries),
+        partitions=groups,
+        items=items,
+    )
+
+
+DATASET = Dataset(
+    name=constants.NAME,
+    title="HLS multi-temporal crop classification chips",
+    plan=plan,
+    write_sample=sample.write_sample,
+    sample_count=24,
+)
