@@ -88,15 +88,18 @@ def test_collections_carry_license_providers_and_cite_as(catalog: Path) -> None:
 
 
 def _with_bad_sample(dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Makes the dataset's plan report its second item as a bad sample."""
+    """Makes the dataset's plan report its second item (of all partitions) as a bad sample."""
     original = dataset.plan
 
     def plan(source: Path, options: BuildOptions) -> BuildPlan[Any]:
         planned = original(source, options)
+        seen = 0
 
         def items(partition: Any) -> Iterator[PlacedItem]:
-            for n, placed in enumerate(planned.items(partition)):
-                if n == 1:
+            nonlocal seen
+            for placed in planned.items(partition):
+                seen += 1
+                if seen == 2:
                     options.invalid(InputError(source / "bad.file", "made bad", record="row 2"))
                     continue
                 yield placed
