@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from stacforge.catalog.model import PlacedItem
@@ -12,28 +12,29 @@ from stacforge.errors import InputError
 from stacforge.parallel import ordered_map
 
 
-def plan(source: Path, options: BuildOptions) -> BuildPlan[reader.SplitGroup]:
-    """Plans an HLS crop build: one partition per split, its chips read in parallel.
+def plan(source: Path, options: BuildOptions) -> BuildPlan[Sequence[reader.ChipFiles]]:
+    """Plans an HLS crop build: every chip in one partition, read in parallel.
 
-    Finding the chips lists folders only; each chip's headers and mask are read when its
-    partition streams, in ``options.workers`` processes, results in chip order.
+    Finding the chips lists folders only; each chip's headers and mask are read as the
+    partition streams, in ``options.workers`` processes, results in chip order. One partition,
+    because each starts its own process pool (about a second on two cores); the splits are
+    sub-collections all the same (see :attr:`reader.ChipFiles.partition`).
     """
-    groups = reader.find_chips(source, invalid=options.invalid)
+    chips = reader.find_chips(source, invalid=options.invalid)
     summaries = stac.label_summaries()
 
-    def items(group: reader.SplitGroup) -> Iterator[PlacedItem]:
-        for chip in ordered_map(reader.read_chip, group.chips, workers=options.workers):
+    def items(partition: Sequence[reader.ChipFiles]) -> Iterator[PlacedItem]:
+        for chip in ordered_map(reader.read_chip, partition, workers=options.workers):
             if isinstance(chip, InputError):
                 options.invalid(chip)
                 continue
             summaries.add(chip.counts)
-            partition = group.partition(chip.files.chip_id)
-            yield from stac.create_items(chip, partition, options.asset_href_base)
+            yield from stac.create_items(chip, options.asset_href_base)
 
     return BuildPlan(
         catalog=stac.create_catalog(),
         collections=stac.create_collections(summaries),
-        partitions=groups,
+        partitions=[chips],
         items=items,
     )
 

@@ -1,6 +1,7 @@
 """Finds the chips in SOURCE and reads each chip's metadata and mask histogram.
 
-:func:`find_chips` pairs every ``*_merged.tif`` with its ``*.mask.tif`` and decides its split;
+:func:`find_chips` pairs every ``*_merged.tif`` with its ``*.mask.tif`` and decides its split
+and sub-collection;
 :func:`read_chip` runs in a worker process (see :func:`stacforge.parallel.ordered_map`) and
 reads the two files' headers, checks them, and counts the mask's classes: no image pixel is
 read.
@@ -42,6 +43,9 @@ class ChipFiles:
         image_path: ``image`` relative to SOURCE, with ``/``.
         mask_path: ``mask`` relative to SOURCE, with ``/``.
         split: From the split lists, else the folder, else None.
+        partition: Where the chip's items go below their top-level collections: its split's
+            sub-collection (``train``, ``validate``, ``test``, ``unsplit``), and a band of ten
+            chip-grid rows (``rows-080-089``) where a split has too many chips for one file.
     """
 
     chip_id: str
@@ -50,30 +54,7 @@ class ChipFiles:
     image_path: str
     mask_path: str
     split: Split | None
-
-
-@dataclass(frozen=True, slots=True)
-class SplitGroup:
-    """The chips of one split: one build partition, placed in sub-collections by split (and
-    by bands of ten chip-grid rows where a split has too many chips for one file)."""
-
-    split: Split | None
-    chips: tuple[ChipFiles, ...]
-
-    @property
-    def name(self) -> str:
-        """The sub-collection of the split: ``train``, ``validate``, ``test`` or ``unsplit``."""
-        return self.split or "unsplit"
-
-    def partition(self, chip_id: str) -> tuple[str, ...]:
-        """Where a chip of this group goes below its top-level collection."""
-        if len(self.chips) <= MAX_LINKS:
-            return (self.name,)
-        match = c.CHIP_ROW.match(chip_id)
-        if match is None:
-            return (self.name, "other")
-        first = int(match["row"]) // 10 * 10
-        return (self.name, f"rows-{first:03d}-{first + 9:03d}")
+    partition: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +97,8 @@ class Chip:
     mask_size: int
 
 
-def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[SplitGroup]:
-    """Finds every chip below ``source`` and groups the chips by split.
+def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[ChipFiles]:
+    """Finds every chip below ``source``, with its split and partition.
 
     Images (``*_merged.tif``) and masks (``*.mask.tif``) may sit in the same folder (as on
     Hugging Face: ``training_chips/``, ``validation_chips/``) or apart (as on Source
@@ -130,7 +111,7 @@ def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[S
             :meth:`stacforge.datasets.BuildOptions.invalid`: it raises, or reports and skips).
 
     Returns:
-        One group per split (train, validate, test, then unsplit chips), chips sorted by id.
+        The chips by split (train, validate, test, then unsplit chips), then by id.
 
     Raises:
         InputError: No chip below ``source``; or what ``invalid`` raises (an image without
@@ -141,35 +122,40 @@ def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[S
     for folder, dirs, names in os.walk(source):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
-            for pattern, found in ((c.CHIP_FILE, images), (c.MASK_FILE, masks)):
+            for pattern, by_chip in ((c.CHIP_FILE, images), (c.MASK_FILE, masks)):
                 if match := pattern.match(name):
-                    _add(found, match["chip"], Path(folder, name), invalid)
+                    _add(by_chip, match["chip"], Path(folder, name), invalid)
                     break
     if not images and not masks:
         raise InputError(source, "no chips (*_merged.tif with *.mask.tif) below this folder")
     listed, conflicts = _read_split_lists(source, invalid)
-    groups: dict[Split | None, list[ChipFiles]] = {}
+    splits: dict[Split | None, list[tuple[str, Path, Path]]] = {}
     for chip in sorted(images.keys() | masks.keys()):
         image, mask = images.get(chip), masks.get(chip)
         if image is None:
             invalid(InputError(masks[chip], "mask without its chip image (*_merged.tif)"))
-            continue
-        if mask is None:
+        elif mask is None:
             invalid(InputError(image, f"chip without its mask ({chip}.mask.tif)"))
-            continue
-        if chip in conflicts:
-            continue  # in two split lists: reported by _read_split_lists
-        files = ChipFiles(
-            chip_id=_ID_UNSAFE.sub("-", chip.lower()),
-            image=image,
-            mask=mask,
-            image_path=image.relative_to(source).as_posix(),
-            mask_path=mask.relative_to(source).as_posix(),
-            split=listed.get(chip) or _folder_split(image, source),
-        )
-        groups.setdefault(files.split, []).append(files)
-    order: list[Split | None] = ["train", "validate", "test", None]
-    return [SplitGroup(split, tuple(groups[split])) for split in order if split in groups]
+        elif chip not in conflicts:  # a chip in two split lists is reported already
+            split = listed.get(chip) or _folder_split(image, source)
+            splits.setdefault(split, []).append((chip, image, mask))
+    found: list[ChipFiles] = []
+    for split in ("train", "validate", "test", None):
+        chips = splits.get(split, [])
+        for chip, image, mask in chips:
+            chip_id = _ID_UNSAFE.sub("-", chip.lower())
+            found.append(
+                ChipFiles(
+                    chip_id=chip_id,
+                    image=image,
+                    mask=mask,
+                    image_path=image.relative_to(source).as_posix(),
+                    mask_path=mask.relative_to(source).as_posix(),
+                    split=split,
+                    partition=_partition(split, chip_id, len(chips)),
+                )
+            )
+    return found
 
 
 def read_chip(files: ChipFiles) -> Chip | InputError:
@@ -220,15 +206,17 @@ def _read_chip(files: ChipFiles) -> Chip:
             raise InputError(files.mask, f"unreadable mask ({_first_line(error)})") from None
         mask_data_type = mask.dtypes[0]
     counts = _histogram(files.mask, classes)
-    footprint = shapely.box(*bounds)
+    code = f"EPSG:{epsg}" if epsg else None
+    wkt2 = None if code else crs.to_wkt()
+    footprint = to_lonlat(shapely.box(*bounds), code or crs.to_wkt(), densify=c.FOOTPRINT_DENSIFY)
     return Chip(
         files=files,
-        proj_code=f"EPSG:{epsg}" if epsg else None,
-        proj_wkt2=None if epsg else crs.to_wkt(),
+        proj_code=code,
+        proj_wkt2=wkt2,
         shape=shape,
         transform=tuple(float(v) for v in projection["transform"]),
         proj_bbox=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
-        footprint=to_lonlat(footprint, crs.to_wkt(), densify=c.FOOTPRINT_DENSIFY),
+        footprint=footprint,
         data_types=data_types,
         nodata=float(nodata),
         scales=tuple(float(s) for s in scales),
@@ -324,6 +312,19 @@ def _folder_split(image: Path, source: Path) -> Split | None:
             if lowered.startswith(prefix):
                 return split
     return None
+
+
+def _partition(split: Split | None, chip_id: str, chips_in_split: int) -> tuple[str, ...]:
+    """A chip's sub-collection: its split's, then, where the split has more chips than one
+    file should list, its band of ten chip-grid rows."""
+    name = split or "unsplit"
+    if chips_in_split <= MAX_LINKS:
+        return (name,)
+    match = c.CHIP_ROW.match(chip_id)
+    if match is None:
+        return (name, "other")
+    first = int(match["row"]) // 10 * 10
+    return (name, f"rows-{first:03d}-{first + 9:03d}")
 
 
 def _first_line(error: Exception) -> str:

@@ -142,18 +142,16 @@ def label_summaries() -> LabelSummaries:
     )
 
 
-def create_items(
-    chip: Chip, partition: tuple[str, ...], asset_href_base: str | None
-) -> list[PlacedItem]:
-    """The source item and the label item of one chip, in ``partition``.
+def create_items(chip: Chip, asset_href_base: str | None) -> list[PlacedItem]:
+    """The source item and the label item of one chip, in the chip's partition.
 
     Args:
         chip: The chip as read.
-        partition: Sub-collection path below each top-level collection (``("train",)``).
         asset_href_base: Where SOURCE is published; None for hrefs relative to the item,
             valid where the catalog is written into SOURCE itself (see the dataset's docs).
     """
     files = chip.files
+    partition = files.partition
     source_id, label_id = files.chip_id, f"{files.chip_id}_labels"
     source_path = item_path(c.SOURCE_COLLECTION, partition, source_id)
     label_path = item_path(c.LABELS_COLLECTION, partition, label_id)
