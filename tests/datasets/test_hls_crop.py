@@ -462,3 +462,57 @@ def test_the_cli_prints_one_line_and_exits_non_zero(
 def test_an_empty_source_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no chips"):
         build("hls-crop", tmp_path, tmp_path / "out")
+
+
+# -- Scene table -----------------------------------------------------------------------------
+
+
+def _granule(tile: str, day: int, hms: str) -> str:
+    return f"HLS.S30.{tile}.2022{day:03d}T{hms}.v2.0"
+
+
+def test_a_scene_table_of_granule_ids_dates_the_bands(
+    source: Path, tmp_path: Path, splits: dict[str, str]
+) -> None:
+    copy = _copy(source, tmp_path / "source")
+    chip_ids = sorted(splits)
+    lines = ["chip_id,first_scene,second_scene,third_scene,tile"]
+    for chip_id in chip_ids[:5]:
+        granules = [_granule("T14TNS", d, "172109") for d in (92, 181, 263)]
+        lines.append(",".join([chip_id, *granules, "T14TNS"]))
+    (copy / "chips_scenes.csv").write_text("\n".join(lines) + "\n")
+    out = build("hls-crop", copy, tmp_path / "out", workers=1, index=False).catalog
+    items = _items(out, SOURCE_COLLECTION)
+    for chip_id in chip_ids[:5]:
+        properties = items[chip_id][1]["properties"]
+        assert properties["start_datetime"] == "2022-04-02T17:21:09Z"  # day 92 of 2022
+        assert properties["end_datetime"] == "2022-09-20T17:21:09Z"  # day 263
+        bands = items[chip_id][1]["assets"]["image"]["bands"]
+        assert bands[0]["datetime"] == "2022-04-02T17:21:09Z"
+        assert bands[6]["datetime"] == "2022-06-30T17:21:09Z"
+        assert bands[17]["description"].endswith(_granule("T14TNS", 263, "172109"))
+    untabled = items[chip_ids[5]][1]
+    assert untabled["properties"]["start_datetime"] == "2022-03-01T00:00:00Z"
+    assert "datetime" not in untabled["assets"]["image"]["bands"][0]
+
+
+def test_a_scene_table_of_dates_given_by_option(source: Path, tmp_path: Path) -> None:
+    copy = _copy(source, tmp_path / "source")
+    chip_id = sorted(p.name[:-11] for p in copy.rglob("*_merged.tif"))[0]
+    table = tmp_path / "dates.csv"
+    table.write_text(f"date_1,date_2,date_3,chip\n2022-03-20,2022-06-01,2022-08-15,{chip_id}\n")
+    out = build(
+        "hls-crop", copy, tmp_path / "out", workers=1, index=False, scenes=str(table)
+    ).catalog
+    properties = _items(out, SOURCE_COLLECTION)[chip_id][1]["properties"]
+    assert (properties["start_datetime"], properties["end_datetime"]) == (
+        "2022-03-20T00:00:00Z",
+        "2022-08-15T00:00:00Z",
+    )
+
+
+def test_a_scene_table_row_without_three_scenes_is_bad_input(source: Path, tmp_path: Path) -> None:
+    copy = _copy(source, tmp_path / "source")
+    (copy / "scenes.csv").write_text("chip_id,scene\nchip_001_001,2022-03-20\n")
+    with pytest.raises(InputError, match=r"scenes\.csv: line 2: chip chip_001_001: expected 3"):
+        build("hls-crop", copy, tmp_path / "out", workers=1)

@@ -6,8 +6,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from stacforge.catalog.model import PlacedItem
-from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset
-from stacforge.datasets.hls_crop import constants, reader, sample, stac
+from stacforge.datasets.base import BuildOptions, BuildPlan, Dataset, DatasetOption
+from stacforge.datasets.hls_crop import constants, reader, sample, scenes, stac
 from stacforge.errors import InputError
 from stacforge.parallel import ordered_map
 
@@ -20,7 +20,9 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Sequence[reader.ChipF
     because each starts its own process pool (about a second on two cores); the splits are
     sub-collections all the same (see :attr:`reader.ChipFiles.partition`).
     """
-    chips = reader.find_chips(source, invalid=options.invalid)
+    table = scenes.find_table(source, options.dataset.get("scenes"))
+    known = scenes.read_table(table, invalid=options.invalid) if table else None
+    chips = reader.find_chips(source, invalid=options.invalid, scenes=known)
     summaries = stac.label_summaries()
 
     def items(partition: Sequence[reader.ChipFiles]) -> Iterator[PlacedItem]:
@@ -45,4 +47,11 @@ DATASET = Dataset(
     plan=plan,
     write_sample=sample.write_sample,
     sample_count=24,
+    options=(
+        DatasetOption(
+            "scenes",
+            "CSV of each chip's three HLS granule ids or dates (default: a CSV in SOURCE with a "
+            "chip_id column, if any; without one, items span the 2022 growing season).",
+        ),
+    ),
 )

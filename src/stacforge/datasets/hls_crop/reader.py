@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from rio_stac.stac import get_projection_info
 from stacforge.catalog.labels import Split
 from stacforge.catalog.writer import MAX_LINKS
 from stacforge.datasets.hls_crop import constants as c
+from stacforge.datasets.hls_crop.scenes import Scenes
 from stacforge.datasets.hls_crop.tiff import check_blocks
 from stacforge.errors import InputError
 from stacforge.geometry import to_lonlat
@@ -46,6 +47,7 @@ class ChipFiles:
         partition: Where the chip's items go below their top-level collections: its split's
             sub-collection (``train``, ``validate``, ``test``, ``unsplit``), and a band of ten
             chip-grid rows (``rows-080-089``) where a split has too many chips for one file.
+        scenes: The chip's three HLS scenes, where a scene table lists them.
     """
 
     chip_id: str
@@ -55,6 +57,7 @@ class ChipFiles:
     mask_path: str
     split: Split | None
     partition: tuple[str, ...]
+    scenes: Scenes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,12 @@ class Chip:
     mask_size: int
 
 
-def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[ChipFiles]:
+def find_chips(
+    source: Path,
+    *,
+    invalid: Callable[[InputError], None],
+    scenes: Mapping[str, Scenes] | None = None,
+) -> list[ChipFiles]:
     """Finds every chip below ``source``, with its split and partition.
 
     Images (``*_merged.tif``) and masks (``*.mask.tif``) may sit in the same folder (as on
@@ -109,6 +117,7 @@ def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[C
         source: The dataset's folder.
         invalid: Called with the error for each bad chip (see
             :meth:`stacforge.datasets.BuildOptions.invalid`: it raises, or reports and skips).
+        scenes: Each chip's scenes by chip id (see :mod:`.scenes`), if known.
 
     Returns:
         The chips by split (train, validate, test, then unsplit chips), then by id.
@@ -153,6 +162,7 @@ def find_chips(source: Path, *, invalid: Callable[[InputError], None]) -> list[C
                     mask_path=mask.relative_to(source).as_posix(),
                     split=split,
                     partition=_partition(split, chip_id, len(chips)),
+                    scenes=(scenes or {}).get(chip),
                 )
             )
     return found

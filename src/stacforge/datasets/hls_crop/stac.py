@@ -98,9 +98,9 @@ def create_collections(label_summaries: LabelSummaries) -> list[CollectionSpec]:
             description=(
                 "Harmonized Landsat Sentinel-2 surface reflectance chips (224 x 224 px at 30 m, "
                 "EPSG:5070): 18 bands, the six bands Blue, Green, Red, NIR narrow, SWIR 1 and "
-                "SWIR 2 of three cloud-free scenes of the 2022 growing season. Without the "
-                "scenes' dates, each item's time spans the growing season (March to September "
-                "2022), and band names carry the time step (`B02_t1`...)."
+                "SWIR 2 of three cloud-free scenes of the 2022 growing season. Band names carry "
+                "the time step (`B02_t1`...). Where the scenes' dates are not known (no scene "
+                "table), an item's time spans the growing season, March to September 2022."
             ),
             license=c.LICENSE,
             providers=(c.LP_DAAC, c.CLARK, c.NASA_IBM),
@@ -168,14 +168,15 @@ def create_items(chip: Chip, asset_href_base: str | None) -> list[PlacedItem]:
     if files.split is not None:
         common.update(ml_aoi_split(files.split))
 
+    times = files.scenes.times if files.scenes else (c.SEASON_START, c.SEASON_END)
     source = new_item(
         source_id,
         geometry=chip.footprint,
         properties={
             "title": f"HLS time series of {files.chip_id}",
             "datetime": None,
-            "start_datetime": c.SEASON_START,
-            "end_datetime": c.SEASON_END,
+            "start_datetime": min(times),
+            "end_datetime": max(times),
             "gsd": c.GSD,
             **common,
         },
@@ -249,20 +250,27 @@ def create_items(chip: Chip, asset_href_base: str | None) -> list[PlacedItem]:
 
 
 def _bands(chip: Chip) -> list[dict[str, Any]]:
-    """The 18 bands: time step by time step, the six HLS bands in file order."""
+    """The 18 bands: time step by time step, the six HLS bands in file order; with the
+    scene's time (and granule) where the scene table gives them."""
+    scenes = chip.files.scenes
     bands = []
     for index in range(c.BAND_COUNT):
         step = index // len(c.HLS_BANDS) + 1
         hls, name, common_name, center, width = c.HLS_BANDS[index % len(c.HLS_BANDS)]
+        description = f"{name} ({hls}), time step {step} of {c.TIME_STEPS}"
+        if scenes is not None and scenes.granules is not None:
+            description += f", {scenes.granules[step - 1]}"
         band: dict[str, Any] = {
             "name": f"{hls}_t{step}",
-            "description": f"{name} ({hls}), time step {step} of {c.TIME_STEPS}",
+            "description": description,
             "eo:common_name": common_name,
             "eo:center_wavelength": center,
             "eo:full_width_half_max": width,
             "nodata": int(chip.nodata) if chip.nodata.is_integer() else chip.nodata,
             "data_type": chip.data_types[index],
         }
+        if scenes is not None:
+            band["datetime"] = scenes.times[step - 1]
         if chip.scales[index] != 1.0:
             band["raster:scale"] = chip.scales[index]
         if chip.offsets[index] != 0.0:
