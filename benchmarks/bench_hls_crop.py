@@ -1,9 +1,8 @@
 """HLS crop benchmark: stacforge's ``hls-crop`` build against a plain rio-stac + pystac build of
 the same chips, and against the floor (open each chip and read its mask, nothing else).
 
-Every run happens in its own process (see :func:`common.measure`) on the same generated chips
-(``stacforge sample hls-crop``: real GeoTIFFs on the dataset's chip grid); the output is deleted
-after each. Runs:
+Every run happens in a fresh interpreter on the same generated chips (``stacforge sample
+hls-crop``: real GeoTIFFs on the dataset's chip grid); the output is deleted after each. Runs:
 
 - ``stacforge``: ``stacforge.build("hls-crop", ..., workers=N)`` as shipped (catalog and
   sidecar indexes); ``stacforge --no-index``: the same without indexes.
@@ -15,9 +14,11 @@ after each. Runs:
 - ``floor``: ``rasterio.open`` of each image and ``read(1)`` of each mask, one process; and
   ``floor, N processes``: the same through ``stacforge.parallel.ordered_map``.
 
-Each run is a fresh interpreter (``python bench_hls_crop.py --child ...``), so that its peak RSS
-(``ru_maxrss``) is its own and it may start worker processes; for runs with workers, the peak of
-the whole process tree (sampled every 50 ms) is reported too. From the project root:
+Each run is ``python bench_hls_crop.py --child ...`` (not :func:`common.measure`, whose daemon
+children may not start worker processes): its own peak RSS (``ru_maxrss``), and, sampled every
+50 ms over the whole process tree (workers included), the peak of the summed RSS and the CPU
+time (user + system), which a shared machine's load disturbs less than wall time. From the
+project root:
 
     .venv/bin/python benchmarks/bench_hls_crop.py --chips 1000 10000
 
@@ -57,16 +58,27 @@ from stacforge.datasets.hls_crop.sample import write_sample
 from stacforge.parallel import ordered_map
 
 
-class TreePeak:
-    """Samples the RSS of this process and all its descendants; keeps the peak."""
+class ProcessTree:
+    """Samples this process and all its descendants every ``interval`` seconds: the peak of
+    their summed RSS, and the CPU time (user + system) each used, as last seen (a worker's last
+    ``interval`` before it exits may be missed)."""
 
     def __init__(self, interval: float = 0.05) -> None:
         self.peak = 0
+        self._cpu: dict[int, float] = {}
+        self._before = 0.0
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> TreePeak:
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of every process seen since entering (the sampling thread's included)."""
+        return sum(self._cpu.values()) - self._before
+
+    def __enter__(self) -> ProcessTree:
+        self._sample(psutil.Process())
+        self._before = self.cpu_seconds  # interpreter start and imports
         self._thread.start()
         return self
 
@@ -77,12 +89,18 @@ class TreePeak:
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += process.memory_info().rss
-            self.peak = max(self.peak, total)
+            self._sample(me)
             self._stop.wait(self._interval)
+        self._sample(me)
+
+    def _sample(self, me: psutil.Process) -> None:
+        total = 0
+        for process in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error), process.oneshot():
+                total += process.memory_info().rss
+                times = process.cpu_times()
+                self._cpu[process.pid] = times.user + times.system
+        self.peak = max(self.peak, total)
 
 
 def _chips(source: Path) -> Iterator[tuple[str, Path, Path, str]]:
@@ -93,19 +111,15 @@ def _chips(source: Path) -> Iterator[tuple[str, Path, Path, str]]:
             yield chip_id, image, image.with_name(f"{chip_id}.mask.tif"), split
 
 
-def run_stacforge(source: Path, out: Path, workers: int) -> dict[str, Any]:
-    with TreePeak() as peak:
-        result = build("hls-crop", source, out, workers=workers)
-    return {"chips": result.items[c.SOURCE_COLLECTION], "tree_peak_rss": peak.peak}
+def run_stacforge(source: Path, out: Path, workers: int) -> int:
+    return build("hls-crop", source, out, workers=workers).items[c.SOURCE_COLLECTION]
 
 
-def run_stacforge_no_index(source: Path, out: Path, workers: int) -> dict[str, Any]:
-    with TreePeak() as peak:
-        result = build("hls-crop", source, out, workers=workers, index=False)
-    return {"chips": result.items[c.SOURCE_COLLECTION], "tree_peak_rss": peak.peak}
+def run_stacforge_no_index(source: Path, out: Path, workers: int) -> int:
+    return build("hls-crop", source, out, workers=workers, index=False).items[c.SOURCE_COLLECTION]
 
 
-def run_rio_stac_pystac(source: Path, out: Path, workers: int) -> dict[str, Any]:
+def run_rio_stac_pystac(source: Path, out: Path, workers: int) -> int:
     """The plain build: rio-stac items, pystac collections, one process."""
     start = datetime.datetime(2022, 3, 1, tzinfo=datetime.UTC)
     end = datetime.datetime(2022, 9, 30, 23, 59, 59, tzinfo=datetime.UTC)
@@ -183,7 +197,7 @@ def run_rio_stac_pystac(source: Path, out: Path, workers: int) -> dict[str, Any]
             child.update_extent_from_items()
     catalog.normalize_hrefs(str(out))
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
-    return {"chips": chips, "tree_peak_rss": None}
+    return chips
 
 
 def _read_floor(paths: tuple[Path, Path]) -> int:
@@ -194,18 +208,16 @@ def _read_floor(paths: tuple[Path, Path]) -> int:
         return int(src.read(1).size)
 
 
-def run_floor(source: Path, out: Path, workers: int) -> dict[str, Any]:
+def run_floor(source: Path, out: Path, workers: int) -> int:
     """Open each image, read each mask: one process."""
     chips = sum(1 for _ in map(_read_floor, ((i, m) for _, i, m, _ in _chips(source))))
-    return {"chips": chips, "tree_peak_rss": None}
+    return chips
 
 
-def run_floor_parallel(source: Path, out: Path, workers: int) -> dict[str, Any]:
+def run_floor_parallel(source: Path, out: Path, workers: int) -> int:
     """Open each image, read each mask: ``workers`` processes (the build's parallel reads)."""
-    with TreePeak() as peak:
-        pairs = ((i, m) for _, i, m, _ in _chips(source))
-        chips = sum(1 for _ in ordered_map(_read_floor, pairs, workers=workers))
-    return {"chips": chips, "tree_peak_rss": peak.peak}
+    pairs = ((i, m) for _, i, m, _ in _chips(source))
+    return sum(1 for _ in ordered_map(_read_floor, pairs, workers=workers))
 
 
 TOOLS = {
@@ -219,19 +231,23 @@ TOOLS = {
 
 @dataclass
 class Run:
+    """One measured run (``seconds`` None where it did not finish, with ``error``)."""
+
     chips: int
     tool: str
     repeat: int
-    seconds: float | None
-    peak_rss: int
-    tree_peak_rss: int | None
-    error: str | None
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    peak_rss: int = 0
+    tree_peak_rss: int = 0
+    load_average: float | None = None
+    error: str | None = None
 
 
 def measure_child(
     tool: str, source: Path, out: Path, workers: int, timeout: float
 ) -> dict[str, Any]:
-    """Runs one tool in a fresh interpreter; its seconds, peak RSS and result, or its error."""
+    """Runs one tool in a fresh interpreter: its measurements, or its error."""
     command = [sys.executable, __file__, "--child", tool, str(source), str(out), str(workers)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -245,21 +261,25 @@ def measure_child(
 
 def child(tool: str, source: Path, out: Path, workers: int) -> None:
     """The measured side: runs ``tool`` once and prints its measurements as one JSON line."""
-    started = time.perf_counter()
-    result = TOOLS[tool](source, out, workers)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"seconds": seconds, "peak_rss": peak, **result}))
+    with ProcessTree() as tree:
+        started = time.perf_counter()
+        chips = TOOLS[tool](source, out, workers)
+        seconds = time.perf_counter() - started
+    measured = {
+        "seconds": seconds,
+        "cpu_seconds": tree.cpu_seconds,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # KiB on Linux
+        "tree_peak_rss": tree.peak,
+        "load_average": os.getloadavg()[0],
+        "chips": chips,
+    }
+    print(json.dumps(measured))
 
 
 def bench(
-    counts: list[int],
-    tools: list[str],
-    repeat: int,
-    workers: int,
-    work_dir: Path,
-    timeout: float,
+    counts: list[int], tools: list[str], repeat: int, workers: int, work_dir: Path, timeout: float
 ) -> list[Run]:
+    """Every tool ``repeat`` times (in alternating order) at each chip count."""
     runs: list[Run] = []
     for count in counts:
         with tempfile.TemporaryDirectory(dir=work_dir, prefix=f"hls-crop-{count}-") as tmp:
@@ -267,57 +287,55 @@ def bench(
             source = write_sample(Path(tmp) / "source", count=count, seed=0)
             print(f"{count:,} chips written in {time.perf_counter() - started:.0f} s", flush=True)
             for r in range(repeat):
-                order = tools if r % 2 == 0 else list(reversed(tools))
-                for tool in order:
+                for tool in tools if r % 2 == 0 else list(reversed(tools)):
                     out = Path(tmp) / "out"
-                    m = measure_child(tool, source, out, workers, timeout)
+                    measured = measure_child(tool, source, out, workers, timeout)
                     shutil.rmtree(out, ignore_errors=True)
-                    run = Run(
-                        count,
-                        tool,
-                        r,
-                        m.get("seconds"),
-                        m.get("peak_rss", 0),
-                        m.get("tree_peak_rss"),
-                        m.get("error"),
-                    )
+                    measured.pop("chips", None)
+                    run = Run(count, tool, r, **measured)
                     runs.append(run)
-                    seconds = f"{run.seconds:.2f} s" if run.seconds else run.error
+                    done = f"{run.seconds:.2f} s" if run.seconds else run.error
                     print(
-                        f"  {count:,} {tool}: {seconds}, {run.peak_rss / MIB:.0f} MiB", flush=True
+                        f"  {count:,} {tool}: {done}, {run.tree_peak_rss / MIB:.0f} MiB", flush=True
                     )
     return runs
 
 
 def summarize(runs: list[Run], workers: int) -> str:
+    """A Markdown table per chip count: medians, and ratios to the baseline and the floor."""
     lines = []
     for count in sorted({run.chips for run in runs}):
+        medians: dict[str, tuple[float, float]] = {}
         rows = []
-        by_tool = {}
         for tool in TOOLS:
             done = [r for r in runs if r.chips == count and r.tool == tool and r.seconds]
             if not done:
                 continue
-            seconds = statistics.median(r.seconds for r in done if r.seconds)
-            peak = max(r.peak_rss for r in done)
-            trees = [r.tree_peak_rss for r in done if r.tree_peak_rss]
-            by_tool[tool] = seconds
+            seconds = statistics.median(r.seconds or 0.0 for r in done)
+            cpu = statistics.median(r.cpu_seconds or 0.0 for r in done)
+            medians[tool] = (seconds, cpu)
             rows.append(
                 [
                     tool,
                     len(done),
                     seconds,
                     count / seconds,
-                    peak / MIB,
-                    max(trees) / MIB if trees else "-",
+                    cpu,
+                    max(r.peak_rss for r in done) / MIB,
+                    max(r.tree_peak_rss for r in done) / MIB,
                 ]
             )
+        base, floor = medians.get("rio-stac + pystac"), medians.get("floor")
         for row in rows:
-            base = by_tool.get("rio-stac + pystac")
-            row.append(base / row[2] if base else "-")
-            floor = by_tool.get("floor")
-            row.append(row[2] / floor if floor else "-")
-        lines.append(f"### {count:,} chips ({workers} worker processes)\n")
+            seconds, cpu = medians[row[0]]
+            row.append(base[0] / seconds if base else "-")
+            row.append(seconds / floor[0] if floor else "-")
+            row.append(cpu / floor[1] if floor else "-")
+        loads = [r.load_average for r in runs if r.chips == count and r.load_average is not None]
+        lines.append(
+            f"### {count:,} chips ({workers} worker processes; load average during the runs "
+            f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores)\n"
+        )
         lines.append(
             markdown_table(
                 [
@@ -325,10 +343,12 @@ def summarize(runs: list[Run], workers: int) -> str:
                     "runs",
                     "seconds (median)",
                     "chips/s",
+                    "CPU seconds, all processes",
                     "peak RSS MiB",
-                    "process tree peak MiB",
+                    "process tree peak RSS MiB",
                     "speed-up vs rio-stac + pystac",
                     "time / floor",
+                    "CPU / floor CPU",
                 ],
                 rows,
             )

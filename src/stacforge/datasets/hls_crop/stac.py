@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -266,7 +267,7 @@ def _bands(chip: Chip) -> list[dict[str, Any]]:
             "eo:common_name": common_name,
             "eo:center_wavelength": center,
             "eo:full_width_half_max": width,
-            "nodata": int(chip.nodata) if chip.nodata.is_integer() else chip.nodata,
+            "nodata": _nodata(chip.nodata),
             "data_type": chip.data_types[index],
         }
         if scenes is not None:
@@ -277,3 +278,13 @@ def _bands(chip: Chip) -> list[dict[str, Any]]:
             band["raster:offset"] = chip.offsets[index]
         bands.append(band)
     return bands
+
+
+def _nodata(value: float) -> float | int | str:
+    """A nodata value as STAC 1.1 writes it: an integer where it is one, ``"nan"``, ``"inf"``
+    or ``"-inf"`` where JSON has no number for it."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return int(value) if value.is_integer() else value
