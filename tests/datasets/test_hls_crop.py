@@ -356,6 +356,13 @@ def _mask_off_grid(copy: Path, chip_id: str) -> None:
     )
 
 
+def _image_of_three_bands(copy: Path, chip_id: str) -> None:
+    image = _chip_file(copy, chip_id, "_merged.tif")
+    row, col = (int(v) for v in chip_id.split("_")[1:])
+    mask = random_mask(np.random.default_rng(5))
+    write_chip(image.parent, chip_id, chip_origin(row, col), mask, image_for(mask)[:3])
+
+
 def _mask_with_class(value: int) -> Any:
     def spoil(copy: Path, chip_id: str) -> None:
         path = _chip_file(copy, chip_id, ".mask.tif")
@@ -385,6 +392,7 @@ BAD_INPUTS = {
         "not a TIFF file",
     ),
     "mask off the chip grid": (_mask_off_grid, ".mask.tif", "grid differs from its chip"),
+    "three bands": (_image_of_three_bands, "_merged.tif", r"3 bands, expected 18"),
     "chip without mask": (
         lambda copy, chip: _chip_file(copy, chip, ".mask.tif").unlink(),
         "_merged.tif",
@@ -516,3 +524,25 @@ def test_a_scene_table_row_without_three_scenes_is_bad_input(source: Path, tmp_p
     (copy / "scenes.csv").write_text("chip_id,scene\nchip_001_001,2022-03-20\n")
     with pytest.raises(InputError, match=r"scenes\.csv: line 2: chip chip_001_001: expected 3"):
         build("hls-crop", copy, tmp_path / "out", workers=1)
+
+
+def test_a_crs_without_epsg_code_is_written_as_wkt2(tmp_path: Path, runner: CliRunner) -> None:
+    albers = rasterio.crs.CRS.from_proj4(
+        "+proj=aea +lat_0=23 +lon_0=-96 +lat_1=30 +lat_2=45 +x_0=0 +y_0=0 +datum=NAD83 +units=m"
+    )
+    assert albers.to_epsg() is None
+    mask = random_mask(np.random.default_rng(2))
+    image_path, mask_path = write_chip(
+        tmp_path / "src" / "training_chips", "chip_100_400", chip_origin(100, 400), mask,
+        image_for(mask),
+    )  # fmt: skip
+    for path in (image_path, mask_path):
+        with rasterio.open(path, "r+") as dataset:
+            dataset.crs = albers
+    out = build("hls-crop", tmp_path / "src", tmp_path / "out", workers=1).catalog
+    ((_, item),) = _items(out, SOURCE_COLLECTION).values()
+    assert item["properties"]["proj:code"] is None
+    assert "Albers" in item["properties"]["proj:wkt2"]
+    assert item["properties"]["ml-aoi:split"] == "train"
+    result = runner.invoke(cli, ["validate", str(out)])
+    assert result.exit_code == 0, result.output

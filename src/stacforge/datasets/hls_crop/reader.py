@@ -216,13 +216,12 @@ def _read_chip(files: ChipFiles) -> Chip:
             raise InputError(files.mask, f"unreadable mask ({_first_line(error)})") from None
         mask_data_type = mask.dtypes[0]
     counts = _histogram(files.mask, classes)
-    code = f"EPSG:{epsg}" if epsg else None
-    wkt2 = None if code else crs.to_wkt()
-    footprint = to_lonlat(shapely.box(*bounds), code or crs.to_wkt(), densify=c.FOOTPRINT_DENSIFY)
+    code = f"EPSG:{epsg}" if epsg else crs.to_wkt()  # an EPSG code reprojects faster
+    footprint = to_lonlat(shapely.box(*bounds), code, densify=c.FOOTPRINT_DENSIFY)
     return Chip(
         files=files,
-        proj_code=code,
-        proj_wkt2=wkt2,
+        proj_code=code if epsg else None,
+        proj_wkt2=None if epsg else code,
         shape=shape,
         transform=tuple(float(v) for v in projection["transform"]),
         proj_bbox=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
