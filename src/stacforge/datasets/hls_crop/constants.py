@@ -33,6 +33,11 @@ FOLDER_SPLITS: Final[tuple[tuple[str, Split], ...]] = (
 """Split of a chip that no list names: a word its folder's name starts with (``training_chips``,
 ``validation_chips``)."""
 
+CONSTELLATION: Final = "sentinel-2"
+INSTRUMENTS: Final = ("msi",)
+"""The chips merge HLS S30 scenes: Sentinel-2 MSI, harmonised to Landsat (the band numbers are
+the S30 product's)."""
+
 CRS: Final = "EPSG:5070"
 """CONUS Albers, the CDL's projection, in which every chip is cut."""
 CHIP_SIZE: Final = 224

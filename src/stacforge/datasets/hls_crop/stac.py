@@ -108,7 +108,7 @@ def create_collections(label_summaries: LabelSummaries) -> list[CollectionSpec]:
             keywords=c.KEYWORDS,
             stac_extensions=_SOURCE_EXTENSIONS,
             summaries={"gsd": [c.GSD]},
-            summary_fields=("ml-aoi:split", "proj:code"),
+            summary_fields=("constellation", "instruments", "ml-aoi:split", "proj:code"),
             links=links,
         ),
         CollectionSpec(
@@ -178,6 +178,8 @@ def create_items(chip: Chip, asset_href_base: str | None) -> list[PlacedItem]:
             "datetime": None,
             "start_datetime": min(times),
             "end_datetime": max(times),
+            "constellation": c.CONSTELLATION,
+            "instruments": list(c.INSTRUMENTS),
             "gsd": c.GSD,
             **common,
         },
