@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -277,15 +277,27 @@ def child(tool: str, source: Path, out: Path, workers: int) -> None:
 
 
 def bench(
-    counts: list[int], tools: list[str], repeat: int, workers: int, work_dir: Path, timeout: float
+    counts: list[int],
+    tools: list[str],
+    repeat: int,
+    workers: int,
+    work_dir: Path,
+    timeout: float,
+    done: Callable[[list[Run]], None],
+    sources: dict[int, Path] | None = None,
 ) -> list[Run]:
-    """Every tool ``repeat`` times (in alternating order) at each chip count."""
+    """Every tool ``repeat`` times (in alternating order) at each chip count; ``done`` gets
+    the runs so far after each (the results are written as they come). ``sources`` holds
+    samples written before (``stacforge sample hls-crop DIR --count N``), by count."""
     runs: list[Run] = []
     for count in counts:
         with tempfile.TemporaryDirectory(dir=work_dir, prefix=f"hls-crop-{count}-") as tmp:
             started = time.perf_counter()
-            source = write_sample(Path(tmp) / "source", count=count, seed=0)
-            print(f"{count:,} chips written in {time.perf_counter() - started:.0f} s", flush=True)
+            if sources and count in sources:
+                source = sources[count]
+            else:
+                source = write_sample(Path(tmp) / "source", count=count, seed=0)
+                print(f"{count:,} chips written in {time.perf_counter() - started:.0f} s")
             for r in range(repeat):
                 for tool in tools if r % 2 == 0 else list(reversed(tools)):
                     out = Path(tmp) / "out"
@@ -294,6 +306,7 @@ def bench(
                     measured.pop("chips", None)
                     run = Run(count, tool, r, **measured)
                     runs.append(run)
+                    done(runs)
                     done = f"{run.seconds:.2f} s" if run.seconds else run.error
                     print(
                         f"  {count:,} {tool}: {done}, {run.tree_peak_rss / MIB:.0f} MiB", flush=True
@@ -369,9 +382,25 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--timeout-min", type=float, default=60)
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        action="append",
+        default=[],
+        help="a sample written before with `stacforge sample hls-crop DIR --count N` (seed 0), "
+        "used for N chips instead of writing one",
+    )
     args = parser.parse_args(argv)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     args.output.mkdir(parents=True, exist_ok=True)
+
+    def write(runs: list[Run]) -> str:
+        table = summarize(runs, args.workers)
+        record = {"machine": machine(), "argv": argv, "runs": [asdict(r) for r in runs]}
+        (args.output / "hls-crop.json").write_text(json.dumps(record, indent=1))
+        (args.output / "hls-crop.md").write_text(table)
+        return table
+
     runs = bench(
         args.chips,
         args.tools,
@@ -379,14 +408,11 @@ def main(argv: list[str]) -> None:
         args.workers,
         args.work_dir,
         args.timeout_min * 60,
+        write,
+        {sum(1 for _ in path.rglob("*_merged.tif")): path for path in args.source},
     )
-    table = summarize(runs, args.workers)
+    print(write(runs))
     facts = machine()
-    (args.output / "hls-crop.json").write_text(
-        json.dumps({"machine": facts, "argv": argv, "runs": [asdict(r) for r in runs]}, indent=1)
-    )
-    (args.output / "hls-crop.md").write_text(table)
-    print(table)
     print(f"load average at the end: {facts['load_average']}")
 
 
