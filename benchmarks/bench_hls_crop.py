@@ -11,8 +11,10 @@ hls-crop``: real GeoTIFFs on the dataset's chip grid); the output is deleted aft
   each band's data type and nodata, and computes band statistics, which reads the pixels), the
   mask's item the same way plus its histogram (``np.bincount``) and label fields, then
   ``pystac`` collections per split, ``normalize_hrefs`` and ``save``; one process.
-- ``floor``: ``rasterio.open`` of each image and ``read(1)`` of each mask, one process; and
-  ``floor, N processes``: the same through ``stacforge.parallel.ordered_map``.
+- ``floor``: ``rasterio.open`` of each image and ``read(1)`` of each mask, one process;
+  ``floor, no readdir``: the same with ``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR`` (GDAL does
+  not list each file's folder on open; the build reads chips so); ``floor, N processes``: the
+  plain floor through ``stacforge.parallel.ordered_map``.
 
 Each run is ``python bench_hls_crop.py --child ...`` (not :func:`common.measure`, whose daemon
 children may not start worker processes): its own peak RSS (``ru_maxrss``), and, sampled every
@@ -214,6 +216,12 @@ def run_floor(source: Path, out: Path, workers: int) -> int:
     return chips
 
 
+def run_floor_no_readdir(source: Path, out: Path, workers: int) -> int:
+    """The floor with GDAL told not to list each file's folder (as the build's reads are)."""
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+        return sum(1 for _ in map(_read_floor, ((i, m) for _, i, m, _ in _chips(source))))
+
+
 def run_floor_parallel(source: Path, out: Path, workers: int) -> int:
     """Open each image, read each mask: ``workers`` processes (the build's parallel reads)."""
     pairs = ((i, m) for _, i, m, _ in _chips(source))
@@ -225,6 +233,7 @@ TOOLS = {
     "stacforge --no-index": run_stacforge_no_index,
     "rio-stac + pystac": run_rio_stac_pystac,
     "floor": run_floor,
+    "floor, no readdir": run_floor_no_readdir,
     "floor, N processes": run_floor_parallel,
 }
 

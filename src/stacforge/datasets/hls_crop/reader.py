@@ -31,6 +31,10 @@ from stacforge.errors import InputError
 from stacforge.geometry import to_lonlat
 
 _ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+_GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+"""GDAL lists a file's folder when it opens the file, looking for sidecars (``.aux.xml``,
+``.ovr``); chip folders hold thousands of files and the chips have no sidecars, so the listing
+would cost more than the reads (and grow with the folder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +181,8 @@ def read_chip(files: ChipFiles) -> Chip | InputError:
         18 bands, no CRS, a mask on another grid, a class value outside 0..13.
     """
     try:
-        return _read_chip(files)
+        with rasterio.Env(**_GDAL_OPTIONS):
+            return _read_chip(files)
     except InputError as error:
         return error
 
