@@ -316,9 +316,9 @@ def bench(
                     run = Run(count, tool, r, **measured)
                     runs.append(run)
                     done(runs)
-                    done = f"{run.seconds:.2f} s" if run.seconds else run.error
+                    took = f"{run.seconds:.2f} s" if run.seconds else run.error
                     print(
-                        f"  {count:,} {tool}: {done}, {run.tree_peak_rss / MIB:.0f} MiB", flush=True
+                        f"  {count:,} {tool}: {took}, {run.tree_peak_rss / MIB:.0f} MiB", flush=True
                     )
     return runs
 
