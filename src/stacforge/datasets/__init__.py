@@ -10,6 +10,7 @@ from stacforge.errors import StacforgeError
 _PACKAGES = {
     "breizhcrops": "stacforge.datasets.breizhcrops",
     "deeporchidseries": "stacforge.datasets.deeporchidseries",
+    "hls-crop": "stacforge.datasets.hls_crop",
     "rapidai4eo": "stacforge.datasets.rapidai4eo",
     "s2-cloud": "stacforge.datasets.s2_cloud",
 }
