@@ -25,7 +25,8 @@ class CollectionSpec:
 
     Attributes:
         summary_fields: Item properties whose distinct values (or numeric range) the writer
-            gathers into ``summaries`` while items stream past.
+            gathers into ``summaries`` while items stream past; ``label:overviews`` is summed
+            instead (the counts of each class over the items).
         summaries: Summaries known up front (e.g. all label classes from a mapping file).
         links: Extra links (``cite-as``, ``license``, ``about``...), written as given.
     """

@@ -101,9 +101,46 @@ class _Summary:
                 self.maximum = v if self.maximum is None else max(self.maximum, v)
 
     def to_json(self) -> Any:
+        """The summary, or None when no item had the property."""
         if self.values:
             return sorted(self.values, key=str)
+        if self.minimum is None:
+            return None
         return {"minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass
+class _OverviewTotals:
+    """The counts of every ``label:overviews`` entry summed over a collection's items, per
+    property key and class, in the order classes first appear (``statistics`` entries, shares
+    or means, do not add up and are left out)."""
+
+    totals: dict[str | None, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, value: Any) -> None:
+        for overview in value if isinstance(value, list) else ():
+            if not isinstance(overview, dict) or not isinstance(overview.get("counts"), list):
+                continue
+            counts = self.totals.setdefault(overview.get("property_key"), {})
+            for entry in overview["counts"]:
+                name = str(entry["name"])
+                counts[name] = counts.get(name, 0) + int(entry["count"])
+
+    def to_json(self) -> Any:
+        """The summed overviews, or None when no item had any counts."""
+        if not self.totals:
+            return None
+        return [
+            {
+                **({"property_key": key} if key is not None else {}),
+                "counts": [{"name": name, "count": n} for name, n in counts.items()],
+            }
+            for key, counts in self.totals.items()
+        ]
+
+
+_SUMMED = {"label:overviews": _OverviewTotals}
+"""Summary fields gathered by their own rule instead of distinct values or a range."""
 
 
 @dataclass
@@ -164,8 +201,9 @@ class CatalogWriter:
         self._specs = {spec.id: spec for spec in collections}
         self._root_href = root_href
         self._nodes: dict[tuple[str, ...], _Node] = {}
-        self._summaries: dict[str, dict[str, _Summary]] = {
-            spec.id: {name: _Summary() for name in spec.summary_fields} for spec in collections
+        self._summaries: dict[str, dict[str, _Summary | _OverviewTotals]] = {
+            spec.id: {name: _SUMMED.get(name, _Summary)() for name in spec.summary_fields}
+            for spec in collections
         }
         self._item_assets: dict[str, dict[str, dict[str, Any]]] = {s.id: {} for s in collections}
         self._closed = False
@@ -364,13 +402,9 @@ class CatalogWriter:
             collection["providers"] = [dict(p) for p in spec.providers]
         if not node.partition:
             summaries = dict(spec.summaries)
-            summaries.update(
-                {
-                    name: s.to_json()
-                    for name, s in self._summaries[spec.id].items()
-                    if s.values or s.minimum is not None
-                }
-            )
+            for name, summary in self._summaries[spec.id].items():
+                if (gathered := summary.to_json()) is not None:
+                    summaries[name] = gathered
             if summaries:
                 collection["summaries"] = summaries
             if item_assets := self._item_assets[spec.id]:

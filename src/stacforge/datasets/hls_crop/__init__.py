@@ -23,19 +23,17 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Sequence[reader.ChipF
     table = scenes.find_table(source, options.dataset.get("scenes"))
     known = scenes.read_table(table, invalid=options.invalid) if table else None
     chips = reader.find_chips(source, invalid=options.invalid, scenes=known)
-    summaries = stac.label_summaries()
 
     def items(partition: Sequence[reader.ChipFiles]) -> Iterator[PlacedItem]:
         for chip in ordered_map(reader.read_chip, partition, workers=options.workers):
             if isinstance(chip, InputError):
                 options.invalid(chip)
                 continue
-            summaries.add(chip.counts)
             yield from stac.create_items(chip, options.asset_href_base)
 
     return BuildPlan(
         catalog=stac.create_catalog(),
-        collections=stac.create_collections(summaries),
+        collections=stac.create_collections(),
         partitions=[chips],
         items=items,
     )

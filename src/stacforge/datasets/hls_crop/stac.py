@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from stacforge import media_types
@@ -48,36 +48,15 @@ _LABEL_EXTENSIONS = (
 )
 
 
-class LabelSummaries(Mapping[str, Any]):
-    """The label collection's summaries, with the pixel total of each class over the items
-    built so far (as one ``label:overviews`` entry).
-
-    The totals are known only once every mask is read; the catalog writer reads a
-    collection's summaries when it writes the collection file, after the last item, so the
-    build adds each chip's counts (:meth:`add`) as its items stream past.
-    """
-
-    def __init__(self, fixed: Mapping[str, Any]) -> None:
-        self._fixed = dict(fixed)
-        self._totals = [0] * len(CLASS_NAMES)
-
-    def add(self, counts: Sequence[int]) -> None:
-        """Adds one chip's class counts."""
-        for value, count in enumerate(counts):
-            self._totals[value] += count
-
-    def _summaries(self) -> dict[str, Any]:
-        overview = label_overview(None, counts=dict(zip(CLASS_NAMES, self._totals, strict=True)))
-        return {**self._fixed, "label:overviews": [overview]}
-
-    def __getitem__(self, key: str) -> Any:
-        return self._summaries()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._summaries())
-
-    def __len__(self) -> int:
-        return len(self._fixed) + 1
+LABEL_SUMMARIES: Mapping[str, Any] = {
+    "label:type": ["raster"],
+    "label:tasks": ["segmentation"],
+    "label:methods": ["automated"],
+    "label:classes": LABEL_CLASSES,
+    "classification:classes": CLASSIFICATION,
+}
+"""The label collection's summaries known up front (the pixel totals are summed as items
+stream past, see :func:`create_collections`)."""
 
 
 def create_catalog() -> CatalogSpec:
@@ -85,7 +64,7 @@ def create_catalog() -> CatalogSpec:
     return CatalogSpec(id=c.CATALOG_ID, title=c.CATALOG_TITLE, description=c.CATALOG_DESCRIPTION)
 
 
-def create_collections(label_summaries: LabelSummaries) -> list[CollectionSpec]:
+def create_collections() -> list[CollectionSpec]:
     """The chip (source) and mask (labels) collections."""
     links = (
         {"rel": "cite-as", "href": c.CITE_AS, "title": "Multi-Temporal Crop Classification"},
@@ -123,24 +102,12 @@ def create_collections(label_summaries: LabelSummaries) -> list[CollectionSpec]:
             providers=(c.USDA_NASS, c.CLARK, c.NASA_IBM),
             keywords=c.KEYWORDS,
             stac_extensions=_LABEL_EXTENSIONS,
-            summaries=label_summaries,
-            summary_fields=("ml-aoi:split",),
+            summaries=LABEL_SUMMARIES,
+            # The pixel total of each class: the writer sums the items' overviews.
+            summary_fields=("ml-aoi:split", "label:overviews"),
             links=links,
         ),
     ]
-
-
-def label_summaries() -> LabelSummaries:
-    """The label collection's summaries before any chip is read."""
-    return LabelSummaries(
-        {
-            "label:type": ["raster"],
-            "label:tasks": ["segmentation"],
-            "label:methods": ["automated"],
-            "label:classes": LABEL_CLASSES,
-            "classification:classes": CLASSIFICATION,
-        }
-    )
 
 
 def create_items(chip: Chip, asset_href_base: str | None) -> list[PlacedItem]:

@@ -21,7 +21,6 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Path]:
     summaries, so memory stays flat however large the archives are.
     """
     inputs = reader.find_inputs(source, invalid=options.invalid)
-    totals = stac.ClassTotals()
 
     def items(_: Path) -> Iterator[PlacedItem]:
         seen: set[str] = set()  # ids: ~60 bytes per item, the only state that grows
@@ -43,12 +42,11 @@ def plan(source: Path, options: BuildOptions) -> BuildPlan[Path]:
                     )
                     continue
                 seen.add(item_id)
-                totals.add(placed.item["properties"]["label:overviews"][0]["counts"])
                 yield placed
 
     return BuildPlan(
         catalog=stac.create_catalog(),
-        collections=[stac.create_collection(totals)],
+        collections=[stac.create_collection()],
         partitions=[source],
         items=items,
     )

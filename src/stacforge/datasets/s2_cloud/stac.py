@@ -40,27 +40,14 @@ _ITEM_EXTENSIONS = (
 )
 
 
-class ClassTotals:
-    """Time steps of each class over every item so far: the collection's ``label:overviews``
-    summary, filled in while items stream past (the catalog writer reads it at the end)."""
-
-    def __init__(self) -> None:
-        self.overview = label_overview(None, counts=dict.fromkeys(c.CLASSES.values(), 0))
-
-    def add(self, counts: list[dict[str, Any]]) -> None:
-        """Adds an item's ``label:overviews`` counts (the classes in the same order)."""
-        for total, entry in zip(self.overview["counts"], counts, strict=True):
-            total["count"] += entry["count"]
-
-
 def create_catalog() -> CatalogSpec:
     """The root catalog."""
     return CatalogSpec(id=c.CATALOG_ID, title=c.CATALOG_TITLE, description=c.CATALOG_DESCRIPTION)
 
 
-def create_collection(totals: ClassTotals) -> CollectionSpec:
-    """The label collection; its sub-collections are the tiles. ``totals`` becomes its
-    ``label:overviews`` summary once every item is made."""
+def create_collection() -> CollectionSpec:
+    """The label collection; its sub-collections are the tiles. The writer sums the items'
+    class counts into its ``label:overviews`` summary."""
     return CollectionSpec(
         id=c.LABELS_COLLECTION,
         title="Sentinel-2 time-series cloud detection samples",
@@ -80,10 +67,10 @@ def create_collection(totals: ClassTotals) -> CollectionSpec:
             "label:tasks": ["classification"],
             "label:methods": ["manual"],
             "label:classes": _LABEL_CLASSES,
-            "label:overviews": [totals.overview],
             "classification:classes": classification_classes(c.CLASS_DESCRIPTIONS),
         },
         summary_fields=(
+            "label:overviews",
             "ml-aoi:split",
             "grid:code",
             "constellation",
