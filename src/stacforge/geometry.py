@@ -4,14 +4,16 @@ and footprints reprojected to longitude/latitude."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import antimeridian
 import numpy as np
 import shapely
 import shapely.geometry
-import shapely.ops
+from numpy.typing import NDArray
 from pyproj import CRS, Transformer
+
+GeometryT = TypeVar("GeometryT", shapely.Geometry, NDArray[np.object_])
 
 # How deeply positions nest in each GeoJSON geometry's coordinates (a position is depth 0).
 _POSITION_DEPTH = {
@@ -95,9 +97,26 @@ def to_lonlat(
     """
     if densify:
         geometry = shapely.segmentize(geometry, densify)
-    transformer = _to_lonlat(CRS.from_user_input(crs).to_string())
-    projected = shapely.ops.transform(transformer.transform, geometry)
-    return _fix_antimeridian(projected)
+    return _fix_antimeridian(reproject_to_lonlat(geometry, crs))
+
+
+def reproject_to_lonlat(geometries: GeometryT, crs: str | int | CRS) -> GeometryT:
+    """Geometries in ``crs`` moved to longitude/latitude, every vertex, in one vectorised
+    call: rings, holes and parts stay as they are, nothing is split at the antimeridian (see
+    :func:`to_lonlat` for footprints that may cross it).
+
+    Args:
+        geometries: One shapely geometry or an array of them.
+        crs: Anything :class:`pyproj.CRS` reads.
+    """
+    transformer = _to_lonlat(crs if isinstance(crs, str) else CRS.from_user_input(crs).to_string())
+
+    def transform(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack((lon, lat))
+
+    reprojected: GeometryT = shapely.transform(geometries, transform)
+    return reprojected
 
 
 def _to_lonlat(crs: str) -> Transformer:

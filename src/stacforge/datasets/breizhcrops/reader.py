@@ -25,10 +25,10 @@ import orjson
 import pyogrio
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
 
 from stacforge.datasets.breizhcrops import constants as c
 from stacforge.errors import InputError
+from stacforge.geometry import reproject_to_lonlat
 
 _ID_READ = 100_000
 """Shapefile features whose parcel ids are read at once while building the id map."""
@@ -440,7 +440,7 @@ def read_chunk(chunk: Chunk) -> list[Parcel | InputError]:
     if len(shapes):
         centroids = shapely.get_coordinates(shapely.centroid(shapes))
         cells = [_grid_cell(x, y) for x, y in centroids.tolist()]
-        reprojected = _to_lonlat(shapes, chunk.crs)
+        reprojected = reproject_to_lonlat(shapes, chunk.crs)
         lonlat = [orjson.loads(text) for text in shapely.to_geojson(reprojected)]
         bounds = shapely.bounds(reprojected)
     results: list[Parcel | InputError] = []
@@ -601,32 +601,6 @@ def _check_polygon(
         reason = shapely.is_valid_reason(polygon)
         return InputError(files.shapefile, f"invalid ring ({reason})", record=record)
     return polygon
-
-
-def _to_lonlat(shapes: NDArray[np.object_], crs: str) -> NDArray[np.object_]:
-    """Reprojects polygons to longitude/latitude, all coordinates in one call.
-
-    Cheaper than :func:`stacforge.geometry.to_lonlat` per polygon (no antimeridian check per
-    parcel: the parcels lie in France, which no projected CRS of it puts across the
-    antimeridian), and exact: every vertex is transformed, rings and holes stay as they are.
-    """
-    transformer = _transformer(crs)
-
-    def transform(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack((lon, lat))
-
-    result: NDArray[np.object_] = shapely.transform(shapes, transform)
-    return result
-
-
-_TRANSFORMERS: dict[str, Transformer] = {}
-
-
-def _transformer(crs: str) -> Transformer:
-    if crs not in _TRANSFORMERS:
-        _TRANSFORMERS[crs] = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    return _TRANSFORMERS[crs]
 
 
 def _grid_cell(x: float, y: float) -> str:
