@@ -453,3 +453,21 @@ def test_a_rejected_item_costs_only_itself(tmp_path: Path, make_item: MakeItem) 
     assert ids == {item["id"] for item in items} - {"i020", "i050", "i060", "i300", "i390"}
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["rejected_items"] == 5
+
+
+def test_empty_objects_nested_in_fields_do_not_fail_the_index(tmp_path: Path) -> None:
+    # Parquet cannot store a struct without fields: "statistics": {} in a band once failed
+    # the whole index when it was written.
+    with IndexWriter(tmp_path / "index") as writer:
+        for i, extra in enumerate([{"a": {"x": {}}}, {"b": [{"statistics": {}}]}, {"d": 1}]):
+            item = {
+                "type": "Feature",
+                "stac_version": "1.1.0",
+                "id": f"i{i}",
+                "geometry": {"type": "Point", "coordinates": [0.0, 0.0]},
+                "properties": {"datetime": "2020-01-01T00:00:00Z", **extra},
+                "links": [],
+                "assets": {"x": {"href": "a.tif", "raster:bands": [{"statistics": {}}]}},
+            }
+            writer.add(item, f"i{i}.json")
+    assert sorted(item["id"] for item in read_items(tmp_path / "index")) == ["i0", "i1", "i2"]

@@ -166,7 +166,19 @@ def _item_by_item(
 
 
 def to_arrow(rows: list[Item]) -> pa.Table:
-    """Rows from :func:`prepare` in the stac-geoparquet layout (properties as columns)."""
+    """Rows from :func:`prepare` in the stac-geoparquet layout (properties as columns).
+
+    Parquet cannot store a struct without fields, so an empty object nested in a field
+    (``"statistics": {}`` in a band) would fail the whole index when it is written: such rows
+    are converted again without their empty objects (rare, so only then are they walked).
+    """
+    table = _to_arrow(rows)
+    if any(_nests_an_empty_struct(field.type) for field in table.schema):
+        table = _to_arrow([{k: _without_empty_objects(v) for k, v in row.items()} for row in rows])
+    return table
+
+
+def _to_arrow(rows: list[Item]) -> pa.Table:
     # stac-geoparquet cannot convert a null bbox (an item without geometry): it converts a
     # stand-in, nulled afterwards.
     unlocated = [row["bbox"] is None for row in rows]
@@ -178,6 +190,37 @@ def to_arrow(rows: list[Item]) -> pa.Table:
     if any(unlocated):
         bbox = pc.if_else(pa.array(unlocated), pa.scalar(None, layout.BBOX), bbox)
     return table.set_column(table.schema.get_field_index("bbox"), "bbox", bbox)
+
+
+def _nests_an_empty_struct(data_type: pa.DataType) -> bool:
+    """Whether a struct without fields sits anywhere below ``data_type`` (not itself: a
+    top-level empty column is left out of the file, see the writer)."""
+    if pa.types.is_struct(data_type):
+        children = [data_type.field(i).type for i in range(data_type.num_fields)]
+    elif pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        children = [data_type.value_type]
+    else:
+        return False
+    return any(
+        (pa.types.is_struct(child) and child.num_fields == 0) or _nests_an_empty_struct(child)
+        for child in children
+    )
+
+
+def _without_empty_objects(value: Any) -> Any:
+    """``value`` (kept itself) without the empty objects below it: dropped from objects, null
+    in arrays (objects emptied so are dropped too)."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, child in value.items():
+            cleaned = _without_empty_objects(child)
+            if not (isinstance(cleaned, dict) and not cleaned):
+                kept[key] = cleaned
+        return kept
+    if isinstance(value, list):
+        cleaned_items = [_without_empty_objects(child) for child in value]
+        return [None if isinstance(c, dict) and not c else c for c in cleaned_items]
+    return value
 
 
 def unify(known: pa.Schema | None, new: pa.Schema) -> pa.Schema:
