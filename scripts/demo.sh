@@ -24,6 +24,12 @@ for dataset in $("$BIN/python" -c 'from stacforge import datasets; print(*datase
   "$BIN/stacforge" validate "$DEMO/catalogs/$dataset"
 done
 
+step "Label searches on the other datasets, from their indexes"
+echo "HLS chips with at least 30% corn pixels: $("$BIN/stacforge" search "$DEMO/catalogs/hls-crop" --label 'corn>=30%' --collections hls_crop_labels --format count)"
+echo "... with at least 5,000 corn pixels: $("$BIN/stacforge" search "$DEMO/catalogs/hls-crop" --label 'corn>=5000' --collections hls_crop_labels --format count)"
+echo "BreizhCrops wheat parcels: $("$BIN/stacforge" search "$DEMO/catalogs/breizhcrops" --label 'wheat>=1' --format count)"
+echo "Cloud samples with at least one snow observation: $("$BIN/stacforge" search "$DEMO/catalogs/s2-cloud" --label 'snow>=1' --format count)"
+
 step "RapidAI4EO: the tutorial's queries, answered from the indexes"
 echo "Planet Fusion items around Berlin: $("$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF" --format count)"
 echo "PF + S2 asset hrefs there: $("$BIN/stacforge" search "$CATALOG" --bbox "$BERLIN" --collections "$PF,$S2" --format hrefs | wc -l) (304 per location)"
