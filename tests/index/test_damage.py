@@ -59,5 +59,5 @@ def test_reading_a_damaged_mirror_raises_input_error(damaged: Path) -> None:
 
 def test_open_index_of_a_damaged_catalog_names_the_file(damaged: Path) -> None:
     with pytest.raises(InputError) as error:
-        open_index(damaged).search(collections=["rapidai4eo_v1_labels"])
+        list(open_index(damaged).search(collections=["rapidai4eo_v1_labels"]).items())
     assert str(error.value).startswith(str(damaged / "rapidai4eo_v1_labels" / "index"))
