@@ -34,15 +34,13 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 
-from common import GIB, MIB, Report, machine, markdown_table, measure
+from common import GIB, MIB, ProcessTree, Report, machine, markdown_table, measure
 from stacforge.datasets.deeporchidseries import constants as c
 from stacforge.datasets.deeporchidseries.sample import patch_png
 
@@ -133,48 +131,11 @@ def _build_stacforge(source: Path, out: Path, report: Report, *, index: bool) ->
     # common.measure runs each build in a daemonic process, which may not start the build's
     # process pool: this process is the build's main process here, as on the command line.
     multiprocessing.current_process().daemon = False
-    with _Descendants() as workers:
+    with ProcessTree(0.2, descendants_only=True) as workers:
         result = build(c.NAME, source, out, index=index)
     items = sum(result.items.values())
     report("build", items)
-    return {"items": items, "worker_cpu": workers.cpu, "worker_peak_rss": workers.peak_rss}
-
-
-class _Descendants:
-    """Samples the CPU time and RSS of this process's descendants (the build's worker pool)
-    from a thread: ``ru_maxrss`` and the CPU times of the measured process leave them out."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self._interval = interval
-        self._cpu: dict[int, float] = {}
-        self.peak_rss = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    @property
-    def cpu(self) -> float:
-        return sum(self._cpu.values())
-
-    def __enter__(self) -> _Descendants:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(self._interval):
-            rss = 0
-            for child in me.children(recursive=True):
-                try:
-                    times = child.cpu_times()
-                    rss += child.memory_info().rss
-                except psutil.Error:
-                    continue
-                self._cpu[child.pid] = times.user + times.system
-            self.peak_rss = max(self.peak_rss, rss)
+    return {"items": items, "worker_cpu": workers.cpu_seconds, "worker_peak_rss": workers.peak}
 
 
 def build_pandas_pystac(source: Path, out: Path, report: Report) -> dict[str, float]:

@@ -30,7 +30,6 @@ writes ``benchmarks/results/hls-crop.json`` and ``hls-crop.md``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -40,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -48,61 +46,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 import pystac
 import rasterio
 from rio_stac.stac import create_stac_item
 
-from common import MIB, machine, markdown_table
+from common import MIB, ProcessTree, machine, markdown_table
 from stacforge.builder import build
 from stacforge.datasets.hls_crop import constants as c
 from stacforge.datasets.hls_crop.sample import write_sample
 from stacforge.parallel import ordered_map
-
-
-class ProcessTree:
-    """Samples this process and all its descendants every ``interval`` seconds: the peak of
-    their summed RSS, and the CPU time (user + system) each used, as last seen (a worker's last
-    ``interval`` before it exits may be missed)."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.peak = 0
-        self._cpu: dict[int, float] = {}
-        self._before = 0.0
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    @property
-    def cpu_seconds(self) -> float:
-        """CPU time of every process seen since entering (the sampling thread's included)."""
-        return sum(self._cpu.values()) - self._before
-
-    def __enter__(self) -> ProcessTree:
-        self._sample(psutil.Process())
-        self._before = self.cpu_seconds  # interpreter start and imports
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            self._sample(me)
-            self._stop.wait(self._interval)
-        self._sample(me)
-
-    def _sample(self, me: psutil.Process) -> None:
-        total = 0
-        for process in [me, *me.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error), process.oneshot():
-                total += process.memory_info().rss
-                times = process.cpu_times()
-                self._cpu[process.pid] = times.user + times.system
-        self.peak = max(self.peak, total)
 
 
 def _chips(source: Path) -> Iterator[tuple[str, Path, Path, str]]:

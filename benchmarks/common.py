@@ -16,6 +16,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -349,3 +350,56 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+class ProcessTree:
+    """Samples this process and all its descendants (worker pools: ``ru_maxrss`` and the CPU
+    times of a process leave them out) every ``interval`` seconds from a thread: the peak of
+    their summed RSS, and the CPU time (user + system) each used, as last seen (a worker's last
+    ``interval`` before it exits may be missed).
+
+    Args:
+        interval: Seconds between samples.
+        descendants_only: Leave this process out (its own figures are measured apart).
+    """
+
+    def __init__(self, interval: float = 0.05, *, descendants_only: bool = False) -> None:
+        self.peak = 0
+        self._descendants_only = descendants_only
+        self._cpu: dict[int, float] = {}
+        self._before = 0.0
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of every process seen since entering (the sampling thread's included)."""
+        return sum(self._cpu.values()) - self._before
+
+    def __enter__(self) -> ProcessTree:
+        self._sample(psutil.Process())
+        self._before = self.cpu_seconds  # interpreter start and imports
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            self._sample(me)
+            self._stop.wait(self._interval)
+        self._sample(me)
+
+    def _sample(self, me: psutil.Process) -> None:
+        total = 0
+        tree = me.children(recursive=True)
+        for process in tree if self._descendants_only else [me, *tree]:
+            with contextlib.suppress(psutil.Error), process.oneshot():
+                total += process.memory_info().rss
+                times = process.cpu_times()
+                self._cpu[process.pid] = times.user + times.system
+        self.peak = max(self.peak, total)
