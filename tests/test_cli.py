@@ -67,3 +67,19 @@ def test_sigterm_stops_a_build_without_leaving_a_partial_catalog(
     assert build.wait(timeout=60) == 128 + signal.SIGTERM
     assert not out.exists()
     assert not list(tmp_path.glob(".out.*"))
+
+
+def test_a_datasets_own_options_show_in_its_help_and_are_checked(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    help_text = runner.invoke(cli, ["build", "breizhcrops", "--help"]).output
+    for option in ("--year INTEGER", "--level [L1C|L2A]", "--regions A,B,..."):
+        assert option in help_text
+    assert "[default: 2017]" in help_text
+    (tmp_path / "source").mkdir()
+    wrong = runner.invoke(
+        cli,
+        ["build", "breizhcrops", str(tmp_path / "source"), str(tmp_path / "out"), "--level", "L3"],
+    )
+    assert wrong.exit_code == 2 and "'L3' is not one of 'L1C', 'L2A'" in wrong.stderr
+    assert not (tmp_path / "out").exists()
