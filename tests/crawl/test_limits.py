@@ -16,8 +16,10 @@ from aiohttp import web
 from stacforge.crawl import CrawlOptions, crawl
 from stacforge.crawl.client import ByteBudget, HttpClient, RetryPolicy
 from stacforge.crawl.documents import FetchError
-from stacforge.crawl.normalize import normalize_item
+from stacforge.crawl.indexing import crawl_into_index
 from stacforge.crawl.report import CrawlReport
+from stacforge.errors import InputError
+from stacforge.index.convert import prepare
 
 MIB = 1 << 20
 
@@ -127,10 +129,10 @@ def nested(depth: int) -> dict[str, Any]:
 
 def test_an_item_nested_too_deeply_is_not_indexed() -> None:
     item = {"id": "deep", "properties": {"a": nested(900)}, "geometry": None}
-    with pytest.raises(ValueError, match="nested deeper than"):
-        normalize_item(item)
+    with pytest.raises(InputError, match="item deep: nested deeper than 255 levels"):
+        prepare(item, "deep.json")
     shallow = {"id": "ok", "properties": {"a": nested(250)}, "geometry": None}
-    assert normalize_item(shallow) == []
+    assert prepare(shallow, "ok.json")[0]["id"] == "ok"
 
 
 def test_a_deep_item_is_reported_and_the_crawl_goes_on(tmp_path: Any) -> None:
@@ -157,12 +159,9 @@ def test_a_deep_item_is_reported_and_the_crawl_goes_on(tmp_path: Any) -> None:
         "links": [{"rel": "item", "href": "./deep/deep.json"}],
     }
     (tmp_path / "catalog.json").write_bytes(orjson.dumps(catalog))
-    seen: list[str] = []
-    report = crawl(
-        tmp_path / "catalog.json", lambda i, _: seen.append(i["id"]), options=CrawlOptions()
-    )
-    assert seen == []
-    assert [w.message for w in report.warnings] == [
+    done = crawl_into_index(tmp_path / "catalog.json", tmp_path / "index")
+    assert done.manifest.items == 0 and done.report.not_indexed == 1
+    assert [w.message for w in done.report.warnings] == [
         "item not indexed: nested deeper than 255 levels"
     ]
 

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from stacforge.geometry import geojson_bbox
-
-MAX_DEPTH = 255
-"""How deeply an item's JSON may nest: a real item nests a few levels (GeoJSON coordinates
-five); a hostile one nested 900 levels deep makes the index writer's Arrow conversion take
-gigabytes (measured), while 128 items 250 levels deep take a fraction of a second. The limit is
-orjson's, which its serializer checks in C: a Python walk of every node cost a crawl of local
-files two thirds of its CPU time."""
 
 
 def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> list[str]:
@@ -33,14 +24,10 @@ def normalize_item(item: dict[str, Any], *, collection: str | None = None) -> li
 
     Raises:
         ValueError: The item cannot be indexed (no id, malformed properties, collection or
-            geometry, nested deeper than :data:`MAX_DEPTH`).
+            geometry).
     """
     if not isinstance(item.get("id"), str) or not item["id"]:
         raise ValueError("item has no id")
-    try:
-        orjson.dumps(item)
-    except TypeError as error:  # orjson refuses to go deeper than MAX_DEPTH
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from error
     notes = []
     if item.get("collection") is None and collection is not None:
         item["collection"] = collection
