@@ -171,29 +171,15 @@ def tfrecord_package_warm(paths: list[str], report: Report) -> dict[str, Any]:
     return _second_pass(tfrecord_package, paths)
 
 
-class _CrcSink(Py7zIO):
+class _CrcSink(reader.WriteOnlySink):
     """A py7zr sink that only computes the CRC32C of what it receives."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.crc = 0
-        self.bytes = 0
 
-    def write(self, s: bytes | bytearray) -> int:
-        self.crc = google_crc32c.extend(self.crc, bytes(s))
-        self.bytes += len(s)
-        return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self.bytes
+    def take(self, data: bytes) -> None:
+        self.crc = google_crc32c.extend(self.crc, data)
 
 
 class _CrcSinks(WriterFactory):
@@ -212,7 +198,7 @@ def floor_7z_crc32c(archives: list[str], report: Report) -> dict[str, int]:
         with open(archive, "rb") as stream, py7zr.SevenZipFile(stream) as z:
             z.extractall(factory=sinks)
     report("done", 0)
-    return {"bytes": sum(s.bytes for s in sinks.sinks), "records": 0}
+    return {"bytes": sum(s.received for s in sinks.sinks), "records": 0}
 
 
 def _archive_input(archive: str) -> tuple[reader.Input, int]:

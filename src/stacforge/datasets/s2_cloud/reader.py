@@ -404,19 +404,19 @@ def _one(feature: Any, name: str, kind: str) -> Any:
     return values[0]
 
 
-class _MemberSink(Py7zIO):
-    """Receives one archive member's bytes from py7zr and splits them into records."""
+class WriteOnlySink(Py7zIO):
+    """A py7zr sink that only receives an archive member's bytes (py7zr asks every sink for a
+    whole file's interface): it counts them and hands each chunk to :meth:`take`."""
 
-    def __init__(self, splitter: RecordSplitter | None, decoder: _StreamDecoder | None) -> None:
-        self._splitter = splitter
-        self._decoder = decoder
-        self._size = 0
-        self._closed = False
+    def __init__(self) -> None:
+        self.received = 0
+
+    def take(self, data: bytes) -> None:
+        """Receives the next decompressed chunk of the member."""
 
     def write(self, s: bytes | bytearray) -> int:
-        self._size += len(s)
-        if self._splitter is not None and self._decoder is not None:
-            self._decoder.add(self._splitter.feed(bytes(s)))
+        self.received += len(s)
+        self.take(bytes(s))
         return len(s)
 
     def read(self, size: int | None = None) -> bytes:
@@ -429,7 +429,21 @@ class _MemberSink(Py7zIO):
         return None
 
     def size(self) -> int:
-        return self._size
+        return self.received
+
+
+class _MemberSink(WriteOnlySink):
+    """Receives one archive member's bytes from py7zr and splits them into records."""
+
+    def __init__(self, splitter: RecordSplitter | None, decoder: _StreamDecoder | None) -> None:
+        super().__init__()
+        self._splitter = splitter
+        self._decoder = decoder
+        self._closed = False
+
+    def take(self, data: bytes) -> None:
+        if self._splitter is not None and self._decoder is not None:
+            self._decoder.add(self._splitter.feed(data))
 
     def close(self) -> None:
         """Ends the member: py7zr calls this once the member is complete and its CRC checked
