@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pystac
 import pytest
 import shapely
@@ -24,12 +25,12 @@ from click.testing import CliRunner
 
 from stacforge.cli import cli
 from stacforge.errors import InputError, StacforgeError
-from stacforge.index import open_index
+from stacforge.index import label_order, open_index
 from stacforge.index.assets import keys_passing
 from stacforge.index.directory import IndexDirectory
 from stacforge.index.href_arrays import absolute, relative_to
 from stacforge.index.prune import candidate_groups
-from stacforge.index.query import Query
+from stacforge.index.query import LabelCondition, Query
 from stacforge.index.search import Index
 
 Item = dict[str, Any]
@@ -378,6 +379,121 @@ def test_labels_by_count_and_through_source_links(
     assert set(open_index(tmp_path / "images").ids(labels=["tree>=0"])) == set()
 
 
+def _random_label_items(make_item: Callable[..., Item]) -> list[tuple[Item, str]]:
+    """Items with counts and statistics of random classes (some null), and every tenth item
+    without labels."""
+    rng = np.random.default_rng(4)
+    classes = [f"c{c:02d}" for c in range(30)]
+    items = []
+    for i in range(400):
+        overviews = []
+        if i % 10:
+            for key in ("crop", None):
+                listed = rng.choice(classes, int(rng.integers(1, 6)), replace=False)
+                counts = [
+                    {"name": str(name), "count": None if rng.random() < 0.1 else int(n)}
+                    for name, n in zip(listed, rng.integers(0, 50, len(listed)), strict=True)
+                ]
+                overviews.append({"property_key": key, "counts": counts})
+            listed = rng.choice(classes, int(rng.integers(0, 4)), replace=False)
+            values = [{"name": str(name), "value": float(rng.random())} for name in listed]
+            overviews.append({"property_key": "cover", "statistics": values})
+        properties = {"label:overviews": overviews} if overviews else {}
+        items.append((make_item(f"i{i}", i % 40, i // 40, properties=properties), f"i{i}.json"))
+    return items
+
+
+def _meets(overviews: list[dict[str, Any]], condition: LabelCondition) -> bool:
+    """The label semantics, item by item: the sum of the classes' numbers (statistics value,
+    else count, or its share of its entry's counts), 0 when none is listed, NaN when all listed
+    are null."""
+    total, listed, known = 0.0, False, False
+    for entry in overviews:
+        counts = entry.get("counts", [])
+        entry_total = sum(c["count"] or 0 for c in counts)
+        for row in counts + entry.get("statistics", []):
+            if row["name"] not in condition.names:
+                continue
+            listed = True
+            number = row.get("value")
+            if number is None and row.get("count") is not None:
+                number = row["count"]
+                if condition.share:
+                    number = number / entry_total if entry_total else None
+            if number is not None:
+                total, known = total + number, True
+    return bool(
+        condition.compare(total if known or not listed else float("nan"), condition.threshold)
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"labels": "c03>10"},
+        {"labels": "c03<10"},
+        {"labels": "c04>=20%"},
+        {"labels": "c04<20%"},
+        {"labels": ["c05<=0.3", "c07>5"]},
+        {"labels": ["c10!=0"]},
+        {"labels": ["c11=0"]},
+        {"label_any": "c01,c02,c29>=40%"},
+        {"label_any": "c00,c15>=20", "labels": "c16<30%"},
+        {"labels": "nothing>1"},
+    ],
+)
+def test_labels_sorted_by_class_give_the_answers_of_the_item_by_item_semantics(
+    tmp_path: Path,
+    write_index: Callable[..., Any],
+    make_item: Callable[..., Item],
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, Any],
+) -> None:
+    monkeypatch.setattr(label_order, "ROW_GROUP_ROWS", 64)  # many groups, classes across them
+    items = _random_label_items(make_item)
+    write_index(tmp_path / "index", items)
+    conditions = Query.from_params(**params).labels
+    expected = {
+        item["id"]
+        for item, _ in items
+        if item["properties"].get("label:overviews")
+        and all(_meets(item["properties"]["label:overviews"], c) for c in conditions)
+    }
+    assert set(open_index(tmp_path / "index").ids(**params)) == expected
+
+
+def test_a_class_search_reads_only_the_row_groups_of_its_classes(
+    tmp_path: Path,
+    write_index: Callable[..., Any],
+    make_item: Callable[..., Item],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(label_order, "ROW_GROUP_ROWS", 64)
+    write_index(tmp_path / "index", _random_label_items(make_item))
+    names = pq.read_table(tmp_path / "index" / "labels.parquet", columns=["name"])["name"]
+    holding = sorted({i // 64 for i, name in enumerate(names.to_pylist()) if name == "c03"})
+    index = open_index(tmp_path / "index")
+    (directory,) = index.directories
+    read: list[list[int]] = []
+    whole_file = directory.labels.read_row_groups
+
+    def read_row_groups(groups: list[int], **options: Any) -> pa.Table:
+        read.append(list(groups))
+        return whole_file(groups, **options)
+
+    monkeypatch.setattr(directory.labels, "read_row_groups", read_row_groups)
+    monkeypatch.setattr(directory.labels, "read", None)  # the whole file is never read
+    assert index.count(labels="c03>10") > 0
+    assert read == [holding]
+    assert 0 < len(holding) < directory.labels.metadata.num_row_groups / 10
+    # Every item with labels may match "c03<10" (an item that lists no c03 counts 0): the
+    # items without labels are told from the others by reading the rows column.
+    monkeypatch.undo()
+    assert "labelled_rows" not in vars(directory)
+    assert index.count(labels="c03<10") > 0
+    assert len(directory.labelled_rows) == 360
+
+
 def test_labels_by_share_of_their_overview_entry(
     tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
 ) -> None:
@@ -574,17 +690,23 @@ def test_opening_errors(tmp_path: Path) -> None:
         open_index(tmp_path)
 
 
+@pytest.mark.parametrize("written", [1, 2])
 def test_an_index_of_another_format_is_a_clear_error(
     tmp_path: Path,
     write_index: Callable[..., dict[str, Any]],
     make_item: Callable[..., dict[str, Any]],
+    written: int,
 ) -> None:
+    """Format 1 recorded no format; format 2 kept labels in item order, without shares."""
     write_index(tmp_path / "index", [(make_item("a", 0, 0), "a.json")])
     manifest_path = tmp_path / "index" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    del manifest["format"]  # as stacforge wrote it before the format was recorded
+    if written == 1:
+        del manifest["format"]  # as stacforge wrote it before the format was recorded
+    else:
+        manifest["format"] = written
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(InputError, match="index format 1, this stacforge reads format 2"):
+    with pytest.raises(InputError, match=f"index format {written}, this stacforge reads format 3"):
         open_index(tmp_path / "index")
 
 

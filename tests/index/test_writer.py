@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pystac
 import pytest
@@ -17,6 +19,8 @@ import shapely.geometry
 
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index.hilbert import hilbert_keys
+from stacforge.index.label_order import ROW_GROUP_ROWS, LabelsByClass
+from stacforge.index.layout import LABELS_SCHEMA
 from stacforge.index.manifest import FORMAT, Manifest, read_manifest
 from stacforge.index.reader import read_items
 from stacforge.index.writer import IndexWriter
@@ -126,7 +130,7 @@ def test_many_runs_merge_in_passes_to_the_same_files(
     assert set(read["p10"]["assets"]) == {"a1"}
 
 
-def test_asset_and_label_files_have_row_groups_of_65536_rows(
+def test_assets_come_in_row_groups_of_65536_rows_and_labels_sorted_by_class(
     tmp_path: Path, write_index: WriteIndex, make_item: MakeItem
 ) -> None:
     assets = {f"k{k:03d}": {"href": f"{k}.tif"} for k in range(300)}
@@ -143,13 +147,59 @@ def test_asset_and_label_files_have_row_groups_of_65536_rows(
         for i in range(500)
     ]
     write_index(tmp_path / "index", items, relative=False, row_group_bytes=1)
-    for name in ("assets", "labels"):
-        metadata = pq.ParquetFile(tmp_path / "index" / f"{name}.parquet").metadata
-        sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
-        assert sizes == [65_536, 65_536, 150_000 - 2 * 65_536], name
+    metadata = pq.ParquetFile(tmp_path / "index" / "assets.parquet").metadata
+    sizes = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+    assert sizes == [65_536, 65_536, 150_000 - 2 * 65_536]
     rows = pq.read_table(tmp_path / "index" / "assets.parquet", columns=["row", "key"])
     assert rows["row"].to_pylist() == [row for row in range(500) for _ in range(300)]
     assert rows["key"].to_pylist() == [key for _ in range(500) for key in assets]
+    # Labels by class name (c0, c1, c10, c100, ...), then row, in groups of ROW_GROUP_ROWS.
+    labels = pq.ParquetFile(tmp_path / "index" / "labels.parquet")
+    sizes = [labels.metadata.row_group(g).num_rows for g in range(labels.metadata.num_row_groups)]
+    assert sizes == [ROW_GROUP_ROWS] * 9 + [150_000 - 9 * ROW_GROUP_ROWS]
+    rows = labels.read(columns=["name", "row"])
+    assert list(zip(rows["name"].to_pylist(), rows["row"].to_pylist(), strict=True)) == sorted(
+        (f"c{c}", row) for c in range(300) for row in range(500)
+    )
+    # The sorts by class spill with a small memory limit, and write the same file.
+    write_index(
+        tmp_path / "spilled", items, relative=False, row_group_bytes=1, memory_limit=1 << 20
+    )
+    spilled = pq.read_table(tmp_path / "spilled" / "labels.parquet")
+    assert spilled.equals(labels.read())
+
+
+def test_labels_by_class_spill_both_sorts_over_the_memory_limit(tmp_path: Path) -> None:
+    """Rows arrive in item order; with a tiny memory limit both sorts spill runs (and merge
+    them in passes), and the file is the same as one sorted in memory."""
+    rng = np.random.default_rng(3)
+    names = [f"class {c}" for c in rng.permutation(60)]
+    rows = np.repeat(np.arange(3000), 5)
+    labels = pa.table(
+        {
+            "row": rows,
+            "id": [f"i{row}" for row in rows],
+            "property_key": pa.nulls(len(rows), pa.string()),
+            "name": [names[c] for c in rng.integers(0, 60, len(rows))],
+            "count": rng.integers(0, 100, len(rows)),
+            "value": pa.nulls(len(rows), pa.float64()),
+            "share": rng.uniform(0, 1, len(rows)),
+        },
+        schema=LABELS_SCHEMA,
+    )
+    written = {}
+    for limit in (1 << 30, 20_000):
+        folder = tmp_path / str(limit)
+        by_class = LabelsByClass(folder / "runs", limit)
+        for start in range(0, labels.num_rows, 1000):
+            by_class.add(labels.slice(start, 1000))
+        by_class.write(folder / "labels.parquet")
+        written[limit] = pq.read_table(folder / "labels.parquet")
+        runs = {path.parent.name for path in (folder / "runs").rglob("*.arrow")}
+        assert runs == (set() if limit == 1 << 30 else {"by-item", "by-class"})
+    assert written[20_000].equals(written[1 << 30])
+    order = pc.sort_indices(labels, [("name", "ascending"), ("row", "ascending")])
+    assert written[20_000].equals(labels.take(order))
 
 
 def test_rows_follow_the_hilbert_curve_in_compact_row_groups(

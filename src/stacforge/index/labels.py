@@ -35,19 +35,15 @@ class LabelMatches:
         self, directories: Iterable[IndexDirectory], conditions: tuple[LabelCondition, ...]
     ) -> None:
         self._directories = list(directories)
-        self.rows: dict[Path, NDArray[np.int64]] = {}
+        self.rows: dict[Path, NDArray[np.int64]] = {
+            directory.path: label_rows(directory, conditions) for directory in self._directories
+        }
         """The matching label items' rows."""
-        self.labelled: dict[Path, NDArray[np.int64]] = {}
-        """The rows of all items with labels."""
         self._linked: dict[Path, pa.Array] = {}
-        for directory in self._directories:
-            self.rows[directory.path], self.labelled[directory.path] = label_rows(
-                directory, conditions
-            )
 
     def has_unlabelled(self, directory: IndexDirectory) -> bool:
         """Whether some items of ``directory`` have no labels (and may be sources)."""
-        return len(self.labelled[directory.path]) < directory.manifest.items
+        return directory.manifest.label_items < directory.manifest.items
 
     @functools.cached_property
     def sources(self) -> pa.Array:
@@ -94,51 +90,76 @@ class LabelMatches:
             # Hashes the group's hrefs, not the linked ones: a few thousand per group, and
             # linked hrefs may be many times that (is_in would hash them for every group).
             found = pc.index_in(self.linked_in(directory), value_set=item_hrefs.combine_chunks())
-            named = np.zeros(count, dtype=bool)
-            named[found.drop_null().to_numpy()] = True
-            matches |= named & ~np.isin(here, self.labelled[directory.path])
+            named = found.drop_null().to_numpy()
+            if len(named):
+                # Items with labels of their own match by them alone (told apart only now: in
+                # an index with some unlabelled items, that reads every label row).
+                linked = np.zeros(count, dtype=bool)
+                linked[named] = True
+                matches |= linked & ~np.isin(here, directory.labelled_rows)
         return matches
 
 
 def label_rows(
     directory: IndexDirectory, conditions: tuple[LabelCondition, ...]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Rows of ``directory`` whose ``label:overviews`` meet every condition, and the rows of
-    all its items with labels."""
+) -> NDArray[np.int64]:
+    """Rows of ``directory`` whose ``label:overviews`` meet every condition.
+
+    Only the row groups of ``labels.parquet`` that may hold the classes named are read (the
+    table is sorted by class). The other items with labels list none of those classes, so
+    they are read as well (:attr:`~stacforge.index.directory.IndexDirectory.labelled_rows`)
+    only when a condition holds for a class an item does not list (``corn<5``).
+    """
     if not directory.manifest.label_rows:
         # No labels here: the file is not even opened (imagery indexes searched by label).
-        none = np.array([], dtype=np.int64)
-        return none, none
+        return np.array([], dtype=np.int64)
     names = sorted({name for condition in conditions for name in condition.names})
     shares = any(condition.share for condition in conditions)
-    columns = ["row", "name", "count", "value", *(["property_key"] if shares else [])]
-    table = directory.labels.read(columns=columns)
-    # Arrow's hash unique then a sort: a fifth of np.unique's time on 10^5 rows.
-    labelled = np.sort(pc.unique(table["row"]).to_numpy())
-    if not len(labelled):
-        return labelled, labelled
-    # Shares need the counts of every class of an entry, so they come before the name filter.
-    share = _count_shares(table, labelled) if shares else None
-    wanted = pc.is_in(table["name"], pa.array(names, pa.string()))
-    table = table.filter(wanted)
-    where = np.searchsorted(labelled, table["row"].to_numpy())
+    columns = ["row", "name", "count", "value", *(["share"] if shares else [])]
+    wanted = pa.array(names, pa.string())
+    groups = class_row_groups(directory, names)
+    table = directory.labels.read_row_groups(groups, columns=columns)
+    table = table.filter(pc.is_in(table["name"], wanted))
+    rows = table["row"].to_numpy()
+    if any(condition.compare(0.0, condition.threshold) for condition in conditions):
+        candidates = directory.labelled_rows
+    else:
+        # Every condition fails for an item that lists none of its classes (it counts 0).
+        candidates = np.unique(rows)
+    if not len(candidates):
+        return candidates
+    where = np.searchsorted(candidates, rows)
     count = pc.cast(table["count"], pa.float64())
     numbers = {False: _known(pc.coalesce(table["value"], count))}
-    if share is not None:
-        numbers[True] = _known(pc.coalesce(table["value"], pc.filter(share, wanted)))
-    keep = np.ones(len(labelled), dtype=bool)
+    if shares:
+        numbers[True] = _known(pc.coalesce(table["value"], table["share"]))
+    keep = np.ones(len(candidates), dtype=bool)
     for condition in conditions:
         values, valid = numbers[condition.share]
         named = pc.is_in(table["name"], pa.array(condition.names, pa.string()))
         mine = named.to_numpy(zero_copy_only=False)
         # Sums per row by numpy, not a group-by (which imports Arrow's query engine, a tenth of
         # a cold search): nulls are skipped, and a row whose numbers are all null sums to NaN.
-        totals = np.bincount(where[mine], values[mine], len(labelled)).astype(np.float64)
-        listed = np.bincount(where[mine], minlength=len(labelled))
-        known = np.bincount(where[mine & valid], minlength=len(labelled))
+        totals = np.bincount(where[mine], values[mine], len(candidates)).astype(np.float64)
+        listed = np.bincount(where[mine], minlength=len(candidates))
+        known = np.bincount(where[mine & valid], minlength=len(candidates))
         totals[(listed > 0) & (known == 0)] = np.nan
         keep &= condition.compare(totals, condition.threshold)
-    return labelled[keep], labelled
+    return candidates[keep]
+
+
+def class_row_groups(directory: IndexDirectory, names: list[str]) -> list[int]:
+    """The row groups of ``labels.parquet`` whose ``name`` range holds one of the sorted
+    class ``names`` (or is unknown)."""
+    wanted = np.array(names, dtype=object)
+    first, last = directory.label_name_ranges
+    return [
+        group
+        for group, (low, high) in enumerate(zip(first, last, strict=True))
+        if low is None
+        or high is None
+        or np.searchsorted(wanted, low) < np.searchsorted(wanted, high, side="right")
+    ]
 
 
 def _known(number: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -146,32 +167,3 @@ def _known(number: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.float64], NDA
     valid: NDArray[np.bool_] = pc.is_valid(number).to_numpy(zero_copy_only=False)
     values: NDArray[np.float64] = pc.fill_null(number, 0.0).to_numpy(zero_copy_only=False)
     return values, valid
-
-
-def _count_shares(table: pa.Table, labelled: NDArray[np.int64]) -> pa.Array:
-    """Each label row's count over the total of the counts of its ``label:overviews`` entry
-    (null where the count is null or the total is 0).
-
-    The entries of an item are told apart by their ``property_key`` (``labels.parquet`` keeps
-    no entry number; an overview summarises one property, so an item has one entry per key).
-
-    Args:
-        table: Label rows with ``row``, ``property_key`` and ``count``.
-        labelled: The sorted distinct ``row`` values of ``table``.
-    """
-    keys = pc.dictionary_encode(table["property_key"].combine_chunks())
-    width = len(keys.dictionary) + 1  # null keys form an entry of their own
-    key = pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
-    entry = np.searchsorted(labelled, table["row"].to_numpy()) * width + key
-    entries = len(labelled) * width
-    if entries > 4 * len(entry):
-        # Many distinct keys: number only the entries that occur.
-        _, entry = np.unique(entry, return_inverse=True)
-        entries = int(entry.max()) + 1
-    count = table["count"]
-    counts = pc.fill_null(count, 0).to_numpy(zero_copy_only=False).astype(np.float64)
-    totals = np.bincount(entry, counts, entries)[entry]
-    unknown = pc.is_null(count).to_numpy(zero_copy_only=False) | (totals == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = counts / totals
-    return pa.array(shares, pa.float64(), mask=unknown)

@@ -1,7 +1,7 @@
 """What an index directory holds: its files and the schemas of the derived tables.
 
-An index directory has four Parquet files whose rows share one order (items sorted along a
-Hilbert curve of their footprint centres), and a manifest:
+An index directory has four Parquet files and a manifest; the rows of the first three share
+one order (items sorted along a Hilbert curve of their footprint centres):
 
 ``items.parquet``
     The items as stac-geoparquet (the file other tools read).
@@ -15,7 +15,7 @@ Hilbert curve of their footprint centres), and a manifest:
     folder and file name (see :data:`ASSETS_SCHEMA`).
 ``labels.parquet``
     One row per class of every ``label:overviews`` entry, with its ``count`` or statistics
-    ``value``.
+    ``value`` (``row`` is the item's row number), sorted by class (see :data:`LABELS_SCHEMA`).
 ``manifest.json``
     The layout's format (:data:`stacforge.index.manifest.FORMAT`), counts, extents per
     collection, label classes, a summary of each asset key (``asset_keys``: counts, time
@@ -101,13 +101,19 @@ LABELS_SCHEMA: Final = pa.schema(
         ("name", pa.string()),
         ("count", pa.int64()),
         ("value", pa.float64()),
+        ("share", pa.float64()),
     ]
 )
+"""Sorted by class ``name``, then item ``row``, in row groups of a few thousand rows, so that
+the ``name`` statistics of the row groups let a search read only the classes it names.
+``share`` is the ``count`` over the total of the counts of the item's ``label:overviews``
+entry with the same ``property_key`` (null where the count is null or that total is 0): a
+search by share reads only the classes it names, not every class of the entry."""
 
 STATISTICS_COLUMNS: Final = {
     SEARCH_FILE: ["id", "collection", *(f"bbox.{name}" for name in BBOX.names), "start", "end"],
     ASSETS_FILE: ["row", "key"],
-    LABELS_FILE: ["row", "name"],
+    LABELS_FILE: ["name"],
 }
 """Columns whose row-group min/max statistics searches use to skip row groups."""
 

@@ -21,9 +21,10 @@ from stacforge.index import layout
 from stacforge.index.hilbert import ORDER
 from stacforge.time import format_timestamp, parse_timestamp
 
-FORMAT: Final = 2
+FORMAT: Final = 3
 """Version of the index layout, recorded in the manifest as ``format`` (no ``format``: 1).
-Version 2 split ``assets.parquet``'s ``href``."""
+Version 2 split ``assets.parquet``'s ``href``; version 3 sorted ``labels.parquet`` by class,
+added its ``share`` column and the manifest's ``label_items``."""
 
 Bounds = tuple[float, float, float, float]
 TimeRange = tuple[datetime | None, datetime | None]
@@ -92,6 +93,7 @@ class Manifest:
         rejected_items: Items the writer could not index (and left out).
         assets: Rows of ``assets.parquet``.
         label_rows: Rows of ``labels.parquet``.
+        label_items: Items with labels (rows of ``labels.parquet`` name this many items).
         extent: Extent of all items.
         collections: Items and extent per ``collection`` id.
         label_classes: For each ``label:overviews`` class name, how many items list it.
@@ -107,6 +109,7 @@ class Manifest:
     rejected_items: int
     assets: int
     label_rows: int
+    label_items: int
     extent: Extent
     collections: Mapping[str, CollectionSummary]
     label_classes: Mapping[str, int]
@@ -135,6 +138,7 @@ class Manifest:
                 "bits_per_axis": ORDER,
                 "of": "centre of each item's footprint bounds (longitude, latitude)",
                 "items_per_row_group": self.items_per_row_group,
+                "labels": "by class name, then item row",
             },
             "items": self.items,
             "rejected_items": self.rejected_items,
@@ -143,6 +147,7 @@ class Manifest:
             if self.asset_keys is None
             else {key: _asset_key_json(known) for key, known in self.asset_keys.items()},
             "label_rows": self.label_rows,
+            "label_items": self.label_items,
             "extent": self.extent.to_json(),
             "collections": {
                 cid: {"items": known.items, "extent": known.extent.to_json()}
@@ -170,6 +175,7 @@ class Manifest:
             assets=data["assets"],
             asset_keys=None if keys is None else _AssetKeys(keys),
             label_rows=data["label_rows"],
+            label_items=data["label_items"],
             extent=Extent.from_json(data["extent"]),
             collections={
                 cid: CollectionSummary(known["items"], Extent.from_json(known["extent"]))

@@ -93,6 +93,7 @@ class Summary:
         self.assets = 0
         self.asset_keys: dict[str, _AssetKey] | None = {}
         self.label_rows = 0
+        self.label_items = 0
         self.collections: dict[str, _Running] = {}
         self.overall = _Running()
         self.classes: dict[str, int] = {}
@@ -143,8 +144,10 @@ class Summary:
             self.asset_keys = None
 
     def add_labels(self, labels: pa.Table) -> None:
-        """Counts label rows, and items per class (each item's rows come in one table)."""
+        """Counts label rows, items with labels, and items per class (each item's rows come in
+        one table)."""
         self.label_rows += labels.num_rows
+        self.label_items += pc.count_distinct(labels["row"]).as_py()
         per_class = labels.group_by("name").aggregate([("row", "count_distinct")])
         for name, n in zip(
             per_class["name"].to_pylist(), per_class["row_count_distinct"].to_pylist(), strict=True
@@ -165,6 +168,7 @@ class Summary:
             if self.asset_keys is None
             else {key: known.summary() for key, known in sorted(self.asset_keys.items())},
             label_rows=self.label_rows,
+            label_items=self.label_items,
             extent=self.overall.extent(),
             collections={
                 cid: CollectionSummary(running.items, running.extent())

@@ -191,8 +191,9 @@ def _joined(pieces: list[pa.Array], type_: pa.DataType) -> pa.Array:
 
 
 def label_tables(chunk: pa.Table, first_row: int, max_rows: int) -> Iterator[pa.Table]:
-    """One row per class in each item's ``label:overviews`` (its count or statistics value),
-    ordered by item row, at most ``max_rows`` rows at a time (an item with more comes alone)."""
+    """One row per class in each item's ``label:overviews`` (its count or statistics value, and
+    its count's share of its entry), ordered by item row, at most ``max_rows`` rows at a time
+    (an item with more comes alone)."""
     column = "label:overviews"
     if column not in chunk.column_names or not pa.types.is_list(chunk.schema.field(column).type):
         return
@@ -241,12 +242,38 @@ def _label_rows(overviews: pa.ListArray, ids: pa.Array, first_row: int) -> pa.Ta
                     values["name"].cast(pa.string()),
                     numbers["count"],
                     numbers["value"],
+                    pa.nulls(n, pa.float64()),
                 ],
                 schema=LABELS_SCHEMA,
             )
         )
     table = pa.concat_tables(parts)
-    return table.take(pc.sort_indices(table, sort_keys=[("row", "ascending")]))
+    table = table.take(pc.sort_indices(table, sort_keys=[("row", "ascending")]))
+    return table.set_column(table.schema.get_field_index("share"), "share", _count_shares(table))
+
+
+def _count_shares(table: pa.Table) -> pa.Array:
+    """Each label row's count over the total of the counts of its ``label:overviews`` entry
+    (null where the count is null or the total is 0).
+
+    The entries of an item are told apart by their ``property_key`` (an overview summarises
+    one property, so an item has one entry per key; null keys form an entry of their own).
+
+    Args:
+        table: The label rows of whole items, with ``row``, ``property_key`` and ``count``.
+    """
+    keys = pc.dictionary_encode(table["property_key"].combine_chunks())
+    width = len(keys.dictionary) + 1
+    key = pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+    _, item = np.unique(table["row"].to_numpy(), return_inverse=True)
+    _, entry = np.unique(item * width + key, return_inverse=True)
+    count = table["count"]
+    counts = pc.fill_null(count, 0).to_numpy(zero_copy_only=False).astype(np.float64)
+    totals = np.bincount(entry, counts)[entry]
+    unknown = pc.is_null(count).to_numpy(zero_copy_only=False) | (totals == 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = counts / totals
+    return pa.array(shares, pa.float64(), mask=unknown)
 
 
 def _label_lists(

@@ -10,8 +10,10 @@ statistics let a spatial search skip the rest.
 
 Memory stays bounded however many items arrive: what :class:`~stacforge.index.runs.ExternalSort`
 holds (``memory_limit``), one ``items.parquet`` row group (``row_group_bytes``; twice that
-while rows of interleaved runs are gathered), and up to :data:`_SIDE_ROW_GROUP` rows of each
-derived table. What grows with the number of items: their sort keys (8 bytes an item), and the
+while rows of interleaved runs are gathered), up to :data:`_SIDE_ROW_GROUP` rows of each
+derived table, and what the label rows' two sorts by class hold (a quarter of ``memory_limit``
+each, see :mod:`~stacforge.index.label_order`). What grows with the number of items: their
+sort keys (8 bytes an item, and 16 bytes a label row), and the
 Parquet writer's footer, about 1 kB per column and row group until the file is closed (items
 with 300 assets have 1,200 columns: about 1 MB per 1,100 such items with the default row
 groups). Spilled runs are uncompressed Arrow files in the temporary output directory, as large
@@ -36,6 +38,7 @@ from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import convert, geoparquet, layout, tables
 from stacforge.index.hilbert import hilbert_keys
+from stacforge.index.label_order import LabelsByClass
 from stacforge.index.manifest import Manifest
 from stacforge.index.runs import ExternalSort, sort_keys
 from stacforge.index.summary import Summary
@@ -46,7 +49,7 @@ _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
 _SIDE_ROW_GROUP: Final = 65_536
-"""Rows per row group of ``assets.parquet`` and ``labels.parquet``."""
+"""Rows per row group of ``assets.parquet``, and per piece of the label rows."""
 _RUNS_FOLDER: Final = ".runs"
 _ITEM_STATISTICS: Final = (
     "id",
@@ -95,6 +98,7 @@ class IndexWriter:
     ) -> None:
         self._directory = Path(directory)
         self._source = source
+        self._memory_limit = memory_limit
         self._row_group_bytes = row_group_bytes
         self._on_invalid = on_invalid
         self._rejected = 0
@@ -256,7 +260,7 @@ class IndexWriter:
                     ],
                 )
             )
-            search, assets, labels = (
+            search, assets = (
                 stack.enter_context(
                     pq.ParquetWriter(
                         tmp / name,
@@ -269,10 +273,12 @@ class IndexWriter:
                 for name, schema in (
                     (layout.SEARCH_FILE, layout.SEARCH_SCHEMA),
                     (layout.ASSETS_FILE, layout.ASSETS_SCHEMA),
-                    (layout.LABELS_FILE, layout.LABELS_SCHEMA),
                 )
             )
-            asset_groups, label_groups = _RowGroups(assets), _RowGroups(labels)
+            asset_groups = _RowGroups(assets)
+            # Label rows are few next to the items (tens of bytes each): a quarter of the
+            # memory limit keeps them in memory for most indexes.
+            labels = LabelsByClass(tmp / _RUNS_FOLDER / "labels", self._memory_limit // 4)
             first_row = 0
             for chunk in self._sort.sorted_chunks(rows_per_chunk):
                 rows = tables.search_table(chunk)
@@ -282,7 +288,7 @@ class IndexWriter:
                     asset_groups.write(part)
                     summary.add_assets(part)
                 for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
-                    label_groups.write(part)
+                    labels.add(part)
                     summary.add_labels(part)
                 items.write_table(
                     geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
@@ -291,7 +297,7 @@ class IndexWriter:
                 first_row += chunk.num_rows
                 del chunk, rows  # before the next chunk is gathered, not after
             asset_groups.flush()
-            label_groups.flush()
+        labels.write(tmp / layout.LABELS_FILE)
         return summary.manifest(
             source=self._source, rows_per_group=rows_per_chunk, rejected=self._rejected
         )
