@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import resource
@@ -45,7 +44,18 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from common import GIB, MIB, Measured, Report, Traffic, machine, markdown_table, measure, serving
+from common import (
+    GIB,
+    MIB,
+    Measured,
+    Report,
+    Traffic,
+    answer,
+    machine,
+    markdown_table,
+    measure,
+    serving,
+)
 
 # Heavy imports (stacforge's search stack, pystac, GeoPandas) happen inside the measured
 # functions: each runs in a fresh process that imports this module first, and a cold run must
@@ -130,13 +140,6 @@ QUERIES = {
 METHODS = ("pystac", "tutorial", "stacforge cold", "stacforge warm", "stacforge CLI")
 
 
-def _answer(values: Iterable[str]) -> dict[str, Any]:
-    """How many values and a digest of them as a sorted set: what answers are compared by."""
-    unique = sorted(set(values))
-    digest = hashlib.sha256("\n".join(unique).encode()).hexdigest()
-    return {"count": len(unique), "digest": digest}
-
-
 def _sample(value: str) -> str:
     """The sample location of an item id (``<collection>_<sample>``) or of an asset href."""
     if "/" in value:
@@ -161,7 +164,7 @@ def stacforge_cold(catalog: str, name: str, report: Report) -> dict[str, Any]:
     imported = time.perf_counter()
     found = _search(open_index(catalog), QUERIES[name])
     done = time.perf_counter()
-    return {"imports": imported - started, "seconds": done - imported, **_answer(found)}
+    return {"imports": imported - started, "seconds": done - imported, **answer(found)}
 
 
 def stacforge_warm(catalog: str, name: str, repeat: int, report: Report) -> dict[str, Any]:
@@ -177,7 +180,7 @@ def stacforge_warm(catalog: str, name: str, repeat: int, report: Report) -> dict
         started = time.perf_counter()
         _search(index, query)
         times.append(time.perf_counter() - started)
-    return {"seconds": statistics.median(times), "times": times, **_answer(found)}
+    return {"seconds": statistics.median(times), "times": times, **answer(found)}
 
 
 def stacforge_cli(catalog: str, name: str, report: Report) -> dict[str, Any]:
@@ -196,7 +199,7 @@ def stacforge_cli(catalog: str, name: str, report: Report) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
-    return {"seconds": seconds, "peak_rss": peak, **_answer(done.stdout.splitlines())}
+    return {"seconds": seconds, "peak_rss": peak, **answer(done.stdout.splitlines())}
 
 
 # -- the tutorial's method: GeoPandas and pandas on the corpus' resource files ------------
@@ -252,7 +255,7 @@ def tutorial(source: str, name: str, report: Report) -> dict[str, Any]:
         "imports": imported - started,
         "load": loaded - imported,
         "seconds": done - imported,
-        **_answer(found),
+        **answer(found),
     }
 
 
@@ -363,7 +366,7 @@ def pystac_crawl(url: str, name: str, budget: float, report: Report) -> dict[str
         "complete": complete,
         "visited": visited,
         "found": found,
-        **_answer(found),
+        **answer(found),
     }
 
 
@@ -441,10 +444,10 @@ def references(catalog: str, report: Report) -> dict[str, dict[str, Any]]:
     found = {}
     for name, query in QUERIES.items():
         values = _search(index, query)
-        samples = {s: _answer(v)["digest"] for s, v in _by_sample(values).items()}
+        samples = {s: answer(v)["digest"] for s, v in _by_sample(values).items()}
         matches = len(samples) if name == "germany-forest" else 0
         found[name] = {
-            "answer": _answer(values),
+            "answer": answer(values),
             "samples": samples,
             "requests": crawl_requests(Path(catalog), name, matches),
         }
@@ -472,7 +475,7 @@ def check(run: Run, reference: dict[str, Any]) -> None:
         )
         return
     visited = {_sample(i) for i in result["visited"]}
-    found = {s: _answer(v)["digest"] for s, v in _by_sample(result["found"]).items()}
+    found = {s: answer(v)["digest"] for s, v in _by_sample(result["found"]).items()}
     expected = {s: d for s, d in reference["samples"].items() if s in visited}
     assert found == expected, (
         f"{where}: {len(found):,} matches among the {len(visited):,} items read, "
