@@ -181,7 +181,8 @@ class RecordingSink:
     def __init__(self, log: list[tuple[str, ...]], collection: str) -> None:
         self.log, self.collection = log, collection
 
-    def add(self, item: dict[str, Any], path: str) -> None:
+    def add(self, item: dict[str, Any], path: str, data: bytes) -> None:
+        assert json.loads(data) == item  # the JSON written for the item
         self.log.append(("add", self.collection, item["id"], path))
 
     def close(self) -> None:

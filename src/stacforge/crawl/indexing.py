@@ -13,7 +13,7 @@ from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError
 from stacforge.hrefs import is_url, redact, storable
 from stacforge.index.manifest import Manifest
-from stacforge.index.writer import IndexWriter
+from stacforge.index.background import IndexProcess
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,11 @@ def crawl_into_index(
         rejected.append(InputError(where, error.message, record=error.record))
 
     source = storable(start_href(href))
-    with IndexWriter(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer:
+    # The writer converts and sorts in a process of its own while the crawl goes on.
+    with (
+        IndexProcess() as process,
+        process.open(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer,
+    ):
 
         def add(item: dict[str, Any], item_href: str) -> None:
             if relative_hrefs and not is_url(item_href):

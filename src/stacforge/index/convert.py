@@ -71,7 +71,7 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
         # Only the depth is checked: values JSON has no type for (numpy, datetimes) pass.
         orjson.dumps(item, default=repr)
     except TypeError:  # orjson's serializer refuses to go deeper than MAX_DEPTH, checked in C
-        raise InputError(where, f"nested deeper than {MAX_DEPTH} levels", record=record) from None
+        raise nesting_error(href, item_id) from None
     if not isinstance(item.get("properties"), Mapping):
         raise InputError(where, "item has no properties", record=record)
     if "geometry" not in item:
@@ -119,6 +119,12 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
             for key, asset in assets.items()
         }
     return row, sources
+
+
+def nesting_error(href: str | None, item_id: str | None) -> InputError:
+    """The error of an item nested deeper than :data:`MAX_DEPTH` levels."""
+    record = None if item_id is None else f"item {item_id}"
+    return InputError(href or "<item>", f"nested deeper than {MAX_DEPTH} levels", record=record)
 
 
 def convert(rows: list[Item], item_hrefs: list[str | None], schema: pa.Schema | None) -> Converted:
