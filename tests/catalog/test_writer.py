@@ -198,7 +198,8 @@ def test_sinks_see_every_finished_item_and_close_first(tmp_path: Path) -> None:
         tmp_path, CATALOG, (SPEC,), sinks=lambda c: RecordingSink(log, c), reserved=("index",)
     ) as writer:
         for i in range(2):
-            writer.add(PlacedItem("demo_source", ("p",), make_item(i)))
+            # A file beside the item does not replace the item's JSON the sink is handed.
+            writer.add(PlacedItem("demo_source", ("p",), make_item(i), {"labels.geojson": b"{}"}))
         (tmp_path / "demo_source" / "index").mkdir()  # where a sink writes: not an item
         writer.close()
     assert log == [

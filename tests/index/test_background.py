@@ -116,11 +116,14 @@ def test_an_existing_index_is_refused(tmp_path: Path, make_item: MakeItem) -> No
 
 
 def test_an_exception_in_the_block_aborts(tmp_path: Path, make_item: MakeItem) -> None:
-    with pytest.raises(RuntimeError), IndexProcess() as process:
-        with process.open(tmp_path / "index", memory_limit=1) as writer:
-            for item, href in items(make_item, 300):
-                writer.add(item, href)
-            raise RuntimeError("interrupted")
+    with (
+        pytest.raises(RuntimeError),
+        IndexProcess() as process,
+        process.open(tmp_path / "index", memory_limit=1) as writer,
+    ):
+        for item, href in items(make_item, 300):
+            writer.add(item, href)
+        raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -243,10 +243,10 @@ class CatalogWriter:
             raise StacforgeError(f"duplicate item id {item_id!r} in {collection}") from None
         data = dumps(item)
         (folder / f"{item_id}.json").write_bytes(data)
-        for name, data in files.items():
+        for name, content in files.items():
             if "/" in name or name.startswith(".") or name == f"{item_id}.json":
                 raise StacforgeError(f"item {item_id!r}: {name!r} is not a file name of its own")
-            (folder / name).write_bytes(data)
+            (folder / name).write_bytes(content)
 
         start, end = item_interval(item["properties"])
         for depth in range(len(partition), -1, -1):

@@ -12,8 +12,8 @@ from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError
 from stacforge.hrefs import is_url, redact, storable
-from stacforge.index.manifest import Manifest
 from stacforge.index.background import IndexProcess
+from stacforge.index.manifest import Manifest
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class IndexProcess:
         # locks, and does not run the caller's __main__ again, so no main guard is needed.
         parent, child = socket.socketpair()
         with child:
-            self._process = subprocess.Popen(  # noqa: S603 (our own module, our interpreter)
+            self._process = subprocess.Popen(
                 [sys.executable, "-P", "-m", __name__, str(child.fileno())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
@@ -97,8 +97,8 @@ class IndexProcess:
             "memory_limit": memory_limit,
             "row_group_bytes": row_group_bytes,
         }
-        # Absolute: the child's working directory is the fork server's.
-        self._send(("open", handle, str(Path(directory).absolute()), options, on_invalid is not None))
+        directory = Path(directory).absolute()  # whatever the child's working directory
+        self._send(("open", handle, str(directory), options, on_invalid is not None))
         return RemoteIndexWriter(self, handle, on_invalid)
 
     def stop(self) -> None:
@@ -131,10 +131,10 @@ class IndexProcess:
         except (EOFError, OSError) as error:
             raise self._died() from error
         if message[0] == "failed":
-            _, handle, error, remote = message
+            _, handle, failure, remote = message
             if remote is not None:  # an unexpected error: keep where it happened
-                error.__cause__ = _RemoteTraceback(remote)
-            self._failures.setdefault(handle, error)
+                failure.__cause__ = _RemoteTraceback(remote)
+            self._failures.setdefault(handle, failure)
         return message
 
     def _reply(self, handle: int) -> tuple[Any, ...]:
@@ -309,7 +309,7 @@ def _serve(connection: Connection) -> None:
                 return
             try:
                 handle_message(*message)
-            except Exception as error:  # noqa: BLE001 (sent to the parent, which raises it)
+            except Exception as error:  # sent to the parent, which raises it
                 if (writer := writers.pop(message[1], None)) is not None:
                     writer.abort(error)
                 remote = None if isinstance(error, StacforgeError) else traceback.format_exc()
