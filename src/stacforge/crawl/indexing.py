@@ -76,12 +76,23 @@ def crawl_into_index(
         process.open(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer,
     ):
 
-        def add(item: dict[str, Any], item_href: str) -> None:
+        def stored(item_href: str) -> str:
             if relative_hrefs and not is_url(item_href):
-                item_href = os.path.relpath(item_href, root).replace(os.sep, "/")
-            writer.add(item, item_href)
+                return os.path.relpath(item_href, root).replace(os.sep, "/")
+            return item_href
 
-        report = crawl(href, add, cache=cache, options=options, progress=progress)
+        def add(item: dict[str, Any], item_href: str) -> None:
+            writer.add(item, stored(item_href))
+
+        def add_mirror(
+            source: str | bytes, where: str, item_hrefs: list[str | None], collection: str | None
+        ) -> tuple[int, InputError | None]:
+            hrefs = [None if h is None else stored(h) for h in item_hrefs]
+            return writer.add_mirror(source, where, hrefs, collection)
+
+        report = crawl(
+            href, add, on_mirror=add_mirror, cache=cache, options=options, progress=progress
+        )
         manifest = writer.close()
     # The writer converts items in batches, so some are refused after the crawl counted them.
     report.items -= len(rejected)

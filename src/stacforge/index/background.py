@@ -17,6 +17,7 @@ parent to say what to do.
 from __future__ import annotations
 
 import contextlib
+import io
 import signal
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import orjson
 
@@ -34,6 +35,9 @@ from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index.convert import nesting_error
 from stacforge.index.manifest import Manifest
+
+if TYPE_CHECKING:
+    from stacforge.index.writer import IndexWriter
 
 _BATCH_BYTES: Final = 1 << 20
 """JSON bytes gathered before they are sent: one pipe message per ~1 MiB of items."""
@@ -61,6 +65,8 @@ class IndexProcess:
         self._handles = 0
         self._failures: dict[int, BaseException] = {}
         self._stopped = False
+        self._broken = False
+        """A message was cut short: the pipe can only be closed."""
 
     def __enter__(self) -> Self:
         return self
@@ -106,8 +112,11 @@ class IndexProcess:
         if self._stopped:
             return
         self._stopped = True
-        with contextlib.suppress(OSError):
-            self._connection.send(("stop",))
+        if not self._broken:
+            with contextlib.suppress(OSError):
+                self._connection.send(("stop",))
+        # Else the child sees its pipe close (after whatever message it is reading), aborts its
+        # writers and exits.
         self._connection.close()
         self._process.wait()
 
@@ -117,6 +126,9 @@ class IndexProcess:
             self._connection.send(message)
         except OSError as error:
             raise self._died() from error
+        except BaseException:
+            self._broken = True  # interrupted (SIGTERM, Ctrl-C) part-way through a message
+            raise
 
     def _collect(self) -> None:
         """Takes in the failures the child has reported so far (it reports nothing else
@@ -130,6 +142,9 @@ class IndexProcess:
             message: tuple[Any, ...] = self._connection.recv()
         except (EOFError, OSError) as error:
             raise self._died() from error
+        except BaseException:
+            self._broken = True
+            raise
         if message[0] == "failed":
             _, handle, failure, remote = message
             if remote is not None:  # an unexpected error: keep where it happened
@@ -216,6 +231,38 @@ class RemoteIndexWriter:
         if self._batch_bytes >= _BATCH_BYTES or len(self._batch) >= _BATCH_ITEMS:
             self._flush()
 
+    def add_mirror(
+        self,
+        source: str | bytes,
+        where: str,
+        item_hrefs: list[str | None],
+        collection: str | None,
+    ) -> tuple[int, InputError | None]:
+        """Adds the items of a stac-geoparquet file (a collection mirror) as Arrow rows, read
+        by the child (see :meth:`IndexWriter.add_rows
+        <stacforge.index.writer.IndexWriter.add_rows>`).
+
+        Args:
+            source: The file's path, or its bytes.
+            where: Its href, for errors.
+            item_hrefs: Where each row's item lives; None for a row to leave out (an item
+                indexed already).
+            collection: The id of the collection it mirrors.
+
+        Returns:
+            How many rows (from the first) were taken, and the error that stopped the reading
+            (a damaged or foreign file), if any: the rows after those are not indexed.
+        """
+        self._flush()
+        process = self._process
+        process._send(("mirror", self._handle, source, where, item_hrefs, collection))
+        message = process._reply(self._handle)
+        if message[0] != "mirrored":
+            self._closed = True
+            raise process._failures[self._handle]
+        _, _, rows, error = message
+        return rows, error
+
     def close(self) -> Manifest:
         """Writes the index and moves it into place (in the child); returns its manifest."""
         if self._closed:
@@ -239,6 +286,9 @@ class RemoteIndexWriter:
         self._closed = True
         self._batch = []
         process = self._process
+        if process._broken:  # the child cannot be told: stopping it aborts every writer
+            process.stop()
+            return
         with contextlib.suppress(StacforgeError):
             process._send(("abort", self._handle, repr(error)))
             process._reply(self._handle)
@@ -259,11 +309,42 @@ class RemoteIndexWriter:
         self._on_invalid(error)
 
 
+class _ParentGone(Exception):
+    """The parent closed its end of the pipe: nobody is left to answer."""
+
+
 class _RemoteTraceback(Exception):
     """The traceback of an unexpected error in the child, as text (the error's cause)."""
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def _add_mirror(
+    writer: IndexWriter,
+    source: str | bytes,
+    where: str,
+    item_hrefs: list[str | None],
+    collection: str | None,
+) -> tuple[int, InputError | None]:
+    """The child's part of :meth:`RemoteIndexWriter.add_mirror`."""
+    from stacforge.index.reader import row_groups
+
+    done = 0
+    try:
+        for table in row_groups(
+            io.BytesIO(source) if isinstance(source, bytes) else source, where=where
+        ):
+            hrefs = item_hrefs[done : done + table.num_rows]
+            kept = [href for href in hrefs if href is not None]
+            if len(kept) < len(hrefs):
+                table = table.take([i for i, href in enumerate(hrefs) if href is not None])
+            if kept:
+                writer.add_rows(table, kept, collection=collection, where=where)
+            done += table.num_rows
+    except InputError as error:
+        return done, error
+    return done, None
 
 
 def _serve(connection: Connection) -> None:
@@ -275,6 +356,12 @@ def _serve(connection: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     writers: dict[int, IndexWriter] = {}
     rejected: dict[int, list[InputError]] = {}
+
+    def reply(message: tuple[Any, ...]) -> None:
+        try:
+            connection.send(message)
+        except OSError:
+            raise _ParentGone from None
 
     def handle_message(kind: str, handle: int, *args: Any) -> None:
         if kind == "open":
@@ -289,31 +376,40 @@ def _serve(connection: Connection) -> None:
                 with gc_paused():  # parsed items hold no cycles; collections would only rescan
                     for data, href in args[0]:
                         writer.add(orjson.loads(data), href)
+        elif kind == "mirror":
+            if (writer := writers.get(handle)) is None:
+                raise StacforgeError("index writer failed")
+            rows, error = _add_mirror(writer, *args)
+            reply(("mirrored", handle, rows, error))
         elif kind == "close":
             if (writer := writers.pop(handle, None)) is None:
                 raise StacforgeError("index writer failed")
             manifest = writer.close()
-            connection.send(("closed", handle, manifest, rejected.pop(handle)))
+            reply(("closed", handle, manifest, rejected.pop(handle)))
         elif kind == "abort":
             if (writer := writers.pop(handle, None)) is not None:
                 writer.abort(StacforgeError(args[0]))
-            connection.send(("aborted", handle))
+            reply(("aborted", handle))
 
     try:
         while True:
             try:
                 message = connection.recv()
-            except EOFError:  # the parent is gone
+            except (EOFError, OSError):  # the parent is gone
                 return
             if message[0] == "stop":
                 return
             try:
                 handle_message(*message)
+            except _ParentGone:
+                raise
             except Exception as error:  # sent to the parent, which raises it
                 if (writer := writers.pop(message[1], None)) is not None:
                     writer.abort(error)
                 remote = None if isinstance(error, StacforgeError) else traceback.format_exc()
-                connection.send(("failed", message[1], error, remote))
+                reply(("failed", message[1], error, remote))
+    except _ParentGone:
+        return
     finally:
         for writer in writers.values():
             writer.abort()

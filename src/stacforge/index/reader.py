@@ -58,9 +58,20 @@ def read_items(
             path = path / layout.ITEMS_FILE
         base = base or path.resolve().as_posix()
         source = str(path)
-    parquet = open_parquet(source, where=base or "<stream>")
+    for table in row_groups(source, where=base or "<stream>"):
+        yield from item_dicts(table, base)
+
+
+def row_groups(source: str | IO[bytes], *, where: str) -> Iterator[pa.Table]:
+    """The rows of a Parquet file one row group at a time, their page checksums verified.
+
+    Raises:
+        InputError: The file is not a readable Parquet file, or a page fails its checksum
+            (the row groups before it were whole).
+    """
+    parquet = open_parquet(source, where=where)
     for group in range(parquet.metadata.num_row_groups):
-        yield from item_dicts(parquet.read_row_group(group), base)
+        yield parquet.read_row_group(group)
 
 
 def item_dicts(table: pa.Table, base: str | None) -> Iterator[Item]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -151,6 +151,55 @@ class IndexWriter:
         if len(self._pending) >= _CONVERT_EVERY:
             self._convert()
 
+    def add_rows(
+        self, table: pa.Table, item_hrefs: list[str], *, collection: str | None, where: str
+    ) -> None:
+        """Adds items already in the stac-geoparquet layout, such as a row group of another
+        index or of a collection mirror, without making dicts of them.
+
+        They are checked as :meth:`add` checks items (see
+        :func:`~stacforge.index.convert.prepare_rows`); rows that cannot be indexed are
+        rejected one by one.
+
+        Args:
+            table: The rows.
+            item_hrefs: Where each row's item lives (its ``self`` link, resolved).
+            collection: The id of the collection they belong to, for rows without one.
+            where: The file they come from, for errors.
+
+        Raises:
+            InputError: The rows as a whole cannot be indexed (see
+                :func:`~stacforge.index.convert.prepare_rows`), or their types clash with
+                those of earlier items; without ``on_invalid``, also a row that cannot be.
+        """
+        if self._closed:
+            raise StacforgeError("index writer already closed")
+        self._convert()  # the items before these keep their arrival numbers
+        rows = convert.prepare_rows(table, item_hrefs, collection=collection, where=where)
+        self._reject(rows.rejected)
+        table = rows.table
+        if bad := tables.asset_time_errors(table):
+            self._reject(
+                [
+                    InputError(rows.item_hrefs[i], message, record=f"item {table['id'][i]}")
+                    for i, message in sorted(bad.items())
+                ]
+            )
+            keep = [i for i in range(table.num_rows) if i not in bad]
+            table = table.take(pa.array(keep, pa.int64()))
+            rows.item_hrefs = [rows.item_hrefs[i] for i in keep]
+            rows.sources = [rows.sources[i] for i in keep]
+        if not table.num_rows:
+            return
+        try:
+            self._sort.schema = convert.unify(self._sort.schema, table.schema)
+        except convert.CONVERSION_ERRORS as error:
+            message = f"a field's type differs from earlier items ({error})"
+            raise InputError(where, message) from None
+        first = self._count
+        self._count += table.num_rows
+        self._append(table, list(range(first, self._count)), rows.item_hrefs, rows.sources)
+
     def close(self) -> Manifest:
         """Sorts and writes every file, then moves the directory into place.
 
@@ -214,7 +263,7 @@ class IndexWriter:
         self,
         table: pa.Table,
         seqs: list[int],
-        item_hrefs: list[str | None],
+        item_hrefs: Sequence[str | None],
         sources: list[list[str]],
     ) -> None:
         """Adds converted rows, with the writer's own columns, to the sort by footprint."""
