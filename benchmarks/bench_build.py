@@ -229,6 +229,8 @@ class Run:
     elapsed: float
     items_per_s: float | None
     peak_rss: int
+    process_peak_rss: int
+    helper_peak_rss: int
     start_rss: int
     output_bytes: int
     files: int
@@ -294,6 +296,8 @@ def _measure_build(
         elapsed=m.elapsed,
         items_per_s=m.result / m.seconds if m.result and m.seconds else None,
         peak_rss=m.peak_rss,
+        process_peak_rss=m.process_peak_rss,
+        helper_peak_rss=m.helper_peak_rss,
         start_rss=m.start_rss,
         output_bytes=size,
         files=files,
@@ -353,6 +357,8 @@ def _summarize_tool(runs: list[Run], items: int) -> dict[str, Any]:
             ),
             "items_per_s": statistics.median(r.items_per_s for r in done if r.items_per_s),
             "peak_rss": max(r.peak_rss for r in done),
+            "process_peak_rss": max(r.process_peak_rss for r in done),
+            "helper_peak_rss": max(r.helper_peak_rss for r in done),
             "rss_growth": max(r.peak_rss - r.start_rss for r in done),
             "output_bytes": done[0].output_bytes,
             "files": done[0].files,
@@ -444,6 +450,22 @@ def markdown(summary: list[dict[str, Any]], runs: list[Run], facts: dict[str, An
                     t["runs"],
                 ]
             )
+    # The sidecars' cost: a build with them against the same build without, in the same run.
+    sidecar_rows = [
+        [
+            row["locations"],
+            round(row["stacforge"]["items_per_s"]),
+            round(row["stacforge-no-index"]["items_per_s"]),
+            f"{row['stacforge']['items_per_s'] / row['stacforge-no-index']['items_per_s']:.2f}x",
+            f"{row['stacforge']['cpu_seconds'] / row['stacforge-no-index']['cpu_seconds']:.2f}x",
+            _mib(row["stacforge"]["peak_rss"]),
+            _mib(row["stacforge"]["process_peak_rss"]),
+            _mib(row["stacforge"]["helper_peak_rss"]),
+        ]
+        for row in summary
+        if "items_per_s" in row.get("stacforge", {})
+        and "items_per_s" in row.get("stacforge-no-index", {})
+    ]
     phase_rows = [
         [
             run.locations,
@@ -484,6 +506,21 @@ def markdown(summary: list[dict[str, Any]], runs: list[Run], facts: dict[str, An
                     "runs",
                 ],
                 build_rows,
+            ),
+            "\nThe sidecars' cost (stacforge with indexes against `--no-index`, medians; peak RSS"
+            " of the build and its index process added up, and of each alone):\n\n",
+            markdown_table(
+                [
+                    "locations",
+                    "items/s with indexes",
+                    "items/s without",
+                    "with / without",
+                    "CPU s: with / without",
+                    "peak RSS MiB, both",
+                    "build process",
+                    "index process",
+                ],
+                sidecar_rows,
             ),
             "\npystac builds, seconds from the start to the end of each phase:\n\n",
             markdown_table(["locations", "build", *PYSTAC_PHASES], phase_rows),
