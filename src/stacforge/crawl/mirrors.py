@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stacforge.crawl.client import HttpClient
@@ -80,23 +81,26 @@ async def mirror_rows(href: str, client: HttpClient) -> tuple[str | bytes, list[
 
 def _item_hrefs(source: str | IO[bytes], href: str) -> list[str]:
     """Each row's ``self`` link of the stac-geoparquet file ``source`` (at ``href``),
-    resolved."""
+    resolved; ``href`` for a row without one."""
     parquet = open_parquet(source, where=href)
     if "links" not in parquet.schema_arrow.names:
         raise InputError(href, "not stac-geoparquet: no links column")
     found: list[str] = []
     for group in range(parquet.metadata.num_row_groups):
-        links = parquet.read_row_group(group, columns=["links"])["links"]
-        for row in links.to_pylist():
-            self_link = next(
-                (
-                    link["href"]
-                    for link in row or ()
-                    if link.get("rel") == "self" and isinstance(link.get("href"), str)
-                ),
-                None,
-            )
-            found.append(href if self_link is None else join(href, self_link))
+        links = parquet.read_row_group(group, columns=["links"])["links"].combine_chunks()
+        flat = pc.list_flatten(links)
+        if not {"rel", "href"} <= set(flat.type.names):
+            found.extend([href] * len(links))
+            continue
+        # The first self link of each row, as :func:`self_href` takes it.
+        is_self = pc.fill_null(pc.equal(flat.field("rel"), "self"), False)
+        owners = pc.list_parent_indices(links).filter(is_self).to_numpy()
+        targets = flat.field("href").filter(is_self).to_pylist()
+        own: list[str | None] = [None] * len(links)
+        for row, target in zip(owners.tolist(), targets, strict=True):
+            if own[row] is None:
+                own[row] = target
+        found.extend(href if target is None else join(href, target) for target in own)
     return found
 
 
