@@ -229,14 +229,16 @@ class Run:
     elapsed: float
     items_per_s: float | None
     peak_rss: int
-    process_peak_rss: int
-    helper_peak_rss: int
     start_rss: int
     output_bytes: int
     files: int
     progress: list[Progress] = field(default_factory=list)
     rss_trace: list[tuple[float, int]] = field(default_factory=list)
     error: str | None = None
+    process_peak_rss: int = 0
+    """Peak RSS of the build's own process; ``peak_rss`` adds its index process."""
+    helper_peak_rss: int = 0
+    """Peak RSS of the index process (the largest process the build started)."""
 
     @property
     def phases(self) -> dict[str, float]:

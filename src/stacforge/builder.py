@@ -28,7 +28,7 @@ INDEX_FOLDER = "index"
 """Folder of a top-level collection's index, beside its ``collection.json``."""
 INDEX_ASSET = "index"
 """Key of the collection asset that advertises the index (role ``collection-mirror``)."""
-INDEX_MEMORY = 128 << 20
+INDEX_MEMORY = 64 << 20
 """Bytes of converted rows the index writers of one build hold between them (each top-level
 collection's writer gets an equal share), so that a build's memory does not grow with the
 number of items or of collections."""

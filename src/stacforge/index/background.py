@@ -27,7 +27,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Self
 
 import orjson
 
@@ -35,9 +35,8 @@ from stacforge.catalog.model import Item
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index.convert import nesting_error
 from stacforge.index.manifest import Manifest
-
-if TYPE_CHECKING:
-    from stacforge.index.writer import IndexWriter
+from stacforge.index.reader import gc_paused, row_batches
+from stacforge.index.writer import MEMORY_LIMIT, ROW_GROUP_BYTES, IndexWriter
 
 _BATCH_BYTES: Final = 1 << 20
 """JSON bytes gathered before they are sent: one pipe message per ~1 MiB of items."""
@@ -85,8 +84,8 @@ class IndexProcess:
         *,
         source: str | None = None,
         overwrite: bool = False,
-        memory_limit: int = 128 << 20,
-        row_group_bytes: int = 64 << 20,
+        memory_limit: int = MEMORY_LIMIT,
+        row_group_bytes: int = ROW_GROUP_BYTES,
         on_invalid: Callable[[InputError], None] | None = None,
     ) -> RemoteIndexWriter:
         """Starts writing an index in the child; the arguments are
@@ -328,11 +327,9 @@ def _add_mirror(
     collection: str | None,
 ) -> tuple[int, InputError | None]:
     """The child's part of :meth:`RemoteIndexWriter.add_mirror`."""
-    from stacforge.index.reader import row_groups
-
     done = 0
     try:
-        for table in row_groups(
+        for table in row_batches(
             io.BytesIO(source) if isinstance(source, bytes) else source, where=where
         ):
             hrefs = item_hrefs[done : done + table.num_rows]
@@ -349,10 +346,6 @@ def _add_mirror(
 
 def _serve(connection: Connection) -> None:
     """The child: carries out the parent's messages until it says stop or goes away."""
-    # Imported here: the parent needs none of the Arrow machinery.
-    from stacforge.index.reader import gc_paused
-    from stacforge.index.writer import IndexWriter
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     writers: dict[int, IndexWriter] = {}
     rejected: dict[int, list[InputError]] = {}

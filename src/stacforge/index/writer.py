@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -42,6 +43,12 @@ from stacforge.index.summary import Summary
 
 _HELPERS: Final = (tables.HREF, tables.SOURCES)
 
+MEMORY_LIMIT: Final = 64 << 20
+"""Default bytes of converted rows held before a sorted run is spilled (see
+:class:`IndexWriter`)."""
+ROW_GROUP_BYTES: Final = 32 << 20
+"""Default Arrow bytes of an ``items.parquet`` row group: what :meth:`IndexWriter.close` holds
+a copy or two of at a time (a few hundred items with 300 assets)."""
 _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
@@ -89,8 +96,8 @@ class IndexWriter:
         *,
         source: str | None = None,
         overwrite: bool = False,
-        memory_limit: int = 128 << 20,
-        row_group_bytes: int = 64 << 20,
+        memory_limit: int = MEMORY_LIMIT,
+        row_group_bytes: int = ROW_GROUP_BYTES,
         on_invalid: Callable[[InputError], None] | None = None,
     ) -> None:
         self._directory = Path(directory)
@@ -322,8 +329,19 @@ class IndexWriter:
                 )
             )
             asset_groups, label_groups = _RowGroups(assets), _RowGroups(labels)
+            # items.parquet is written in a thread of its own (pyarrow lets go of the GIL while
+            # it encodes) as the derived tables of the same rows are made here: the biggest file
+            # and the Python-heavy tables then share two cores.
+            items_thread = stack.enter_context(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="stacforge-items")
+            )
             first_row = 0
             for chunk in self._sort.sorted_chunks(rows_per_chunk):
+                written = items_thread.submit(
+                    items.write_table,
+                    geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
+                    chunk.num_rows,
+                )
                 rows = tables.search_table(chunk)
                 search.write_table(rows)
                 summary.add(rows)
@@ -333,10 +351,7 @@ class IndexWriter:
                 for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
                     label_groups.write(part)
                     summary.add_labels(part)
-                items.write_table(
-                    geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
-                    chunk.num_rows,
-                )
+                written.result()
                 first_row += chunk.num_rows
                 del chunk, rows  # before the next chunk is gathered, not after
             asset_groups.flush()
