@@ -235,6 +235,10 @@ class Run:
     progress: list[Progress] = field(default_factory=list)
     rss_trace: list[tuple[float, int]] = field(default_factory=list)
     error: str | None = None
+    process_peak_rss: int = 0
+    """Peak RSS of the build's own process; ``peak_rss`` adds its index process."""
+    helper_peak_rss: int = 0
+    """Peak RSS of the index process (the largest process the build started)."""
 
     @property
     def phases(self) -> dict[str, float]:
@@ -294,6 +298,8 @@ def _measure_build(
         elapsed=m.elapsed,
         items_per_s=m.result / m.seconds if m.result and m.seconds else None,
         peak_rss=m.peak_rss,
+        process_peak_rss=m.process_peak_rss,
+        helper_peak_rss=m.helper_peak_rss,
         start_rss=m.start_rss,
         output_bytes=size,
         files=files,
@@ -353,6 +359,8 @@ def _summarize_tool(runs: list[Run], items: int) -> dict[str, Any]:
             ),
             "items_per_s": statistics.median(r.items_per_s for r in done if r.items_per_s),
             "peak_rss": max(r.peak_rss for r in done),
+            "process_peak_rss": max(r.process_peak_rss for r in done),
+            "helper_peak_rss": max(r.helper_peak_rss for r in done),
             "rss_growth": max(r.peak_rss - r.start_rss for r in done),
             "output_bytes": done[0].output_bytes,
             "files": done[0].files,
@@ -444,6 +452,22 @@ def markdown(summary: list[dict[str, Any]], runs: list[Run], facts: dict[str, An
                     t["runs"],
                 ]
             )
+    # The sidecars' cost: a build with them against the same build without, in the same run.
+    sidecar_rows = [
+        [
+            row["locations"],
+            round(row["stacforge"]["items_per_s"]),
+            round(row["stacforge-no-index"]["items_per_s"]),
+            f"{row['stacforge']['items_per_s'] / row['stacforge-no-index']['items_per_s']:.2f}x",
+            f"{row['stacforge']['cpu_seconds'] / row['stacforge-no-index']['cpu_seconds']:.2f}x",
+            _mib(row["stacforge"]["peak_rss"]),
+            _mib(row["stacforge"]["process_peak_rss"]),
+            _mib(row["stacforge"]["helper_peak_rss"]),
+        ]
+        for row in summary
+        if "items_per_s" in row.get("stacforge", {})
+        and "items_per_s" in row.get("stacforge-no-index", {})
+    ]
     phase_rows = [
         [
             run.locations,
@@ -484,6 +508,21 @@ def markdown(summary: list[dict[str, Any]], runs: list[Run], facts: dict[str, An
                     "runs",
                 ],
                 build_rows,
+            ),
+            "\nThe sidecars' cost (stacforge with indexes against `--no-index`, medians; peak RSS"
+            " of the build and its index process added up, and of each alone):\n\n",
+            markdown_table(
+                [
+                    "locations",
+                    "items/s with indexes",
+                    "items/s without",
+                    "with / without",
+                    "CPU s: with / without",
+                    "peak RSS MiB, both",
+                    "build process",
+                    "index process",
+                ],
+                sidecar_rows,
             ),
             "\npystac builds, seconds from the start to the end of each phase:\n\n",
             markdown_table(["locations", "build", *PYSTAC_PHASES], phase_rows),

@@ -10,8 +10,8 @@ and its own CPU time. Measured over HTTP:
 - ``stacforge``: ``crawl(url)``, no cache, no index;
 - ``stacforge --cache``, then ``stacforge --cache, warm``: a re-crawl that revalidates every
   cached document;
-- ``stacforge --cache --index``: the sidecar index written through ``IndexWriter``, as
-  ``stacforge crawl URL --cache DIR --index OUT`` does;
+- ``stacforge --cache --index``: the sidecar index written by ``crawl_into_index``, as
+  ``stacforge crawl URL --cache DIR --index OUT`` does (the index writer in its own process);
 - ``stacforge --cache --index, mirrors``: the same on the catalog that advertises mirrors;
 - ``pystac get_items``: ``Catalog.from_file(url).get_items(recursive=True)``, the baseline;
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime
 import json
 import os
@@ -59,8 +58,8 @@ from common import (
 )
 from stacforge.builder import build
 from stacforge.crawl import CrawlOptions, CrawlReport, crawl
+from stacforge.crawl.indexing import crawl_into_index
 from stacforge.datasets.rapidai4eo.sample import write_sample
-from stacforge.index.writer import IndexWriter
 
 DATASET = "rapidai4eo"
 ITEMS_PER_LOCATION = 3  # Planet Fusion, Sentinel-2 and label item
@@ -80,11 +79,10 @@ def crawl_stacforge(
         if crawled.documents % PROGRESS_EVERY == 0:
             report("crawl", crawled.items)
 
-    with contextlib.ExitStack() as stack:
-        writer = None
-        if index is not None:
-            writer = stack.enter_context(IndexWriter(Path(index), source=href))
-        result = crawl(href, writer.add if writer else None, cache=cache, progress=progress)
+    if index is None:
+        result = crawl(href, cache=cache, progress=progress)
+    else:
+        result = crawl_into_index(href, index, cache=cache, progress=progress).report
     report("done", result.items)
     if not result.ok:
         raise RuntimeError(f"{len(result.failures)} documents failed, first {result.failures[0]}")

@@ -1,8 +1,10 @@
 """Shared benchmark helpers: isolated measured runs, output sizes, machine facts, result tables.
 
 Every measured run happens in a fresh ``spawn`` subprocess so its peak RSS is its own: the
-child reports ``ru_maxrss`` of itself, and the parent samples the child's RSS while it runs (for
-the memory trace, and to stop a run that would exhaust a shared machine). :func:`serving` runs a
+child reports ``ru_maxrss`` of itself and of the processes it started (stacforge's index
+process), and the parent samples the RSS of the child and its processes, added up, while it
+runs (for the memory trace, and to stop a run that would exhaust a shared machine). CPU times
+include the processes the run started. :func:`serving` runs a
 catalog server with added latency in a process of its own, for the HTTP baselines.
 """
 
@@ -58,10 +60,15 @@ class Measurement:
             measured by the child; ``None`` if the run did not finish.
         elapsed: Wall time from the call until the child finished or was stopped, measured by
             the parent (a lower bound on ``seconds`` for a stopped run).
-        user_seconds: User CPU time of the call (``None`` if the run did not finish); with
+        user_seconds: User CPU time of the call (``None`` if the run did not finish), its own
+            and that of the processes it started (the index process, read pools); with
             ``system_seconds``, less sensitive than wall time to other work on a shared machine.
         system_seconds: System (kernel) CPU time of the call: file system work, mostly.
-        peak_rss: Peak resident set size of the child process, in bytes.
+        peak_rss: Peak resident set size of the child process and the processes it started,
+            added up (sampled), or of the child alone (exact) if that is larger, in bytes.
+        process_peak_rss: Peak RSS of the child process alone (``ru_maxrss``).
+        helper_peak_rss: The largest peak RSS of a process the child started and waited for
+            (``ru_maxrss`` of its children), 0 if none.
         start_rss: RSS just before the call (interpreter plus imports), in bytes.
         progress: The child's ``report`` calls, in order.
         trace: ``(seconds since the child started, rss)`` samples taken by the parent.
@@ -74,6 +81,8 @@ class Measurement:
     user_seconds: float | None = None
     system_seconds: float | None = None
     peak_rss: int = 0
+    process_peak_rss: int = 0
+    helper_peak_rss: int = 0
     start_rss: int = 0
     progress: list[Progress] = field(default_factory=list)
     trace: list[tuple[float, int]] = field(default_factory=list)
@@ -133,6 +142,7 @@ def _watch(
             rss = process.memory_info().rss
         except psutil.NoSuchProcess:
             continue  # exited: drain what it sent, then EOF
+        rss += _descendants_rss(process)
         now = time.perf_counter()
         measurement.trace.append((now - started, rss))
         measurement.peak_rss = max(measurement.peak_rss, rss)
@@ -148,11 +158,22 @@ def _watch(
     return measurement
 
 
+def _descendants_rss(process: psutil.Process) -> int:
+    """The RSS of the processes ``process`` started (and theirs), added up."""
+    total = 0
+    with contextlib.suppress(psutil.Error):
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+    return total
+
+
 def _run_child(fn: Measured, args: tuple[Any, ...], sender: Connection) -> None:
     """Child side of :func:`measure`: calls ``fn`` and sends back timings and ``ru_maxrss``."""
     me = psutil.Process()
     sender.send(("start", me.memory_info().rss))
     before = resource.getrusage(resource.RUSAGE_SELF)
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
 
     def report(phase: str, items: int) -> None:
@@ -165,9 +186,12 @@ def _run_child(fn: Measured, args: tuple[Any, ...], sender: Connection) -> None:
         raise
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user = after.ru_utime - before.ru_utime + children.ru_utime - before_children.ru_utime
+    system = after.ru_stime - before.ru_stime + children.ru_stime - before_children.ru_stime
     # ru_maxrss is in KiB on Linux: the exact peak, which sampling could miss.
-    sender.send(("done", seconds, user, system, after.ru_maxrss * 1024, result))
+    peaks = (after.ru_maxrss * 1024, children.ru_maxrss * 1024)
+    sender.send(("done", seconds, user, system, peaks, result))
     sender.close()
 
 
@@ -181,8 +205,9 @@ def _receive(message: tuple[Any, ...], measurement: Measurement) -> None:
         measurement.error = payload[0]
     else:
         measurement.seconds, measurement.user_seconds, measurement.system_seconds = payload[:3]
-        peak, measurement.result = payload[3:]
-        measurement.peak_rss = max(measurement.peak_rss, peak)
+        (own, helper), measurement.result = payload[3:]
+        measurement.process_peak_rss, measurement.helper_peak_rss = own, helper
+        measurement.peak_rss = max(measurement.peak_rss, own)
 
 
 def _serve(directory: str, latency: float, counters: Any, sender: Connection) -> None:

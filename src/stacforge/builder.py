@@ -8,6 +8,7 @@ index, see :mod:`stacforge.index`), which the collection then advertises as a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,13 @@ from stacforge.catalog.writer import CatalogWriter
 from stacforge.datasets import BuildOptions
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import layout as index_layout
-from stacforge.index.writer import IndexWriter
+from stacforge.index.background import IndexProcess
 
 INDEX_FOLDER = "index"
 """Folder of a top-level collection's index, beside its ``collection.json``."""
 INDEX_ASSET = "index"
 """Key of the collection asset that advertises the index (role ``collection-mirror``)."""
-INDEX_MEMORY = 128 << 20
+INDEX_MEMORY = 64 << 20
 """Bytes of converted rows the index writers of one build hold between them (each top-level
 collection's writer gets an equal share), so that a build's memory does not grow with the
 number of items or of collections."""
@@ -97,16 +98,19 @@ def build(
         on_skip=skipped.append,
         on_warning=warnings.append,
     )
-    with atomic_directory(Path(out), overwrite=overwrite) as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_directory(Path(out), overwrite=overwrite))
         plan = spec.plan(source, options)
         collections = plan.collections
         sinks = None
         if index:
             collections = [_advertise_index(c) for c in collections]
             memory = INDEX_MEMORY // max(1, len(collections))
+            # Stopped (aborting what is left open) before the output is moved or removed.
+            process = stack.enter_context(IndexProcess())
 
             def sinks(collection: str) -> _IndexSink:
-                return _IndexSink(tmp, collection, memory)
+                return _IndexSink(process, tmp, collection, memory)
 
         with CatalogWriter(
             tmp,
@@ -147,16 +151,16 @@ def _advertise_index(spec: CollectionSpec) -> CollectionSpec:
 class _IndexSink:
     """The index writer of one top-level collection, as the catalog writer's item sink."""
 
-    def __init__(self, root: Path, collection: str, memory_limit: int) -> None:
+    def __init__(self, process: IndexProcess, root: Path, collection: str, memory: int) -> None:
         self._anchor = f"{collection}/{INDEX_FOLDER}/x"  # hrefs are relative to the index
-        self._writer = IndexWriter(
+        self._writer = process.open(
             root / collection / INDEX_FOLDER,
             source=relative_href(self._anchor, CATALOG_FILE),
-            memory_limit=memory_limit,
+            memory_limit=memory,
         )
 
-    def add(self, item: Item, path: str) -> None:
-        self._writer.add(item, relative_href(self._anchor, path))
+    def add(self, item: Item, path: str, data: bytes) -> None:
+        self._writer.add_json(data, relative_href(self._anchor, path))
 
     def close(self) -> None:
         self._writer.close()

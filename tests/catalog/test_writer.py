@@ -181,7 +181,8 @@ class RecordingSink:
     def __init__(self, log: list[tuple[str, ...]], collection: str) -> None:
         self.log, self.collection = log, collection
 
-    def add(self, item: dict[str, Any], path: str) -> None:
+    def add(self, item: dict[str, Any], path: str, data: bytes) -> None:
+        assert json.loads(data) == item  # the JSON written for the item
         self.log.append(("add", self.collection, item["id"], path))
 
     def close(self) -> None:
@@ -197,7 +198,8 @@ def test_sinks_see_every_finished_item_and_close_first(tmp_path: Path) -> None:
         tmp_path, CATALOG, (SPEC,), sinks=lambda c: RecordingSink(log, c), reserved=("index",)
     ) as writer:
         for i in range(2):
-            writer.add(PlacedItem("demo_source", ("p",), make_item(i)))
+            # A file beside the item does not replace the item's JSON the sink is handed.
+            writer.add(PlacedItem("demo_source", ("p",), make_item(i), {"labels.geojson": b"{}"}))
         (tmp_path / "demo_source" / "index").mkdir()  # where a sink writes: not an item
         writer.close()
     assert log == [

@@ -44,8 +44,9 @@ _ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
 class ItemSink(Protocol):
     """Receives every item of one top-level collection as the writer writes it."""
 
-    def add(self, item: Item, path: str) -> None:
-        """Takes one finished item; ``path`` is its file relative to the catalog root."""
+    def add(self, item: Item, path: str, data: bytes) -> None:
+        """Takes one finished item; ``path`` is its file relative to the catalog root and
+        ``data`` the JSON written there."""
 
     def close(self) -> None:
         """Finishes, before the collection files are written."""
@@ -240,11 +241,12 @@ class CatalogWriter:
             folder.mkdir()
         except FileExistsError:
             raise StacforgeError(f"duplicate item id {item_id!r} in {collection}") from None
-        (folder / f"{item_id}.json").write_bytes(dumps(item))
-        for name, data in files.items():
+        data = dumps(item)
+        (folder / f"{item_id}.json").write_bytes(data)
+        for name, content in files.items():
             if "/" in name or name.startswith(".") or name == f"{item_id}.json":
                 raise StacforgeError(f"item {item_id!r}: {name!r} is not a file name of its own")
-            (folder / name).write_bytes(data)
+            (folder / name).write_bytes(content)
 
         start, end = item_interval(item["properties"])
         for depth in range(len(partition), -1, -1):
@@ -257,7 +259,7 @@ class CatalogWriter:
                 summary.add(value)
         _merge_item_assets(self._item_assets[collection], item.get("assets", {}))
         if sink := self._sinks.get(collection):
-            sink.add(item, path)
+            sink.add(item, path, data)
 
     def close(self) -> WriteSummary:
         """Writes the collection files and the root catalog; returns counts and warnings."""

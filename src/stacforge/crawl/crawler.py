@@ -24,7 +24,7 @@ from stacforge.crawl.client import (
 )
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import start_href
-from stacforge.crawl.mirrors import mirror_items, self_href
+from stacforge.crawl.mirrors import mirror_items, mirror_rows, self_href
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
@@ -35,6 +35,15 @@ ItemSink = Callable[[dict[str, Any], str], None]
 """Receives each crawled item and its absolute href (URL without credentials, or file path).
 
 It is called in a worker thread of its own, one call at a time, in the order items are read."""
+
+MirrorSink = Callable[
+    [str | bytes, str, list[str | None], str | None], tuple[int, InputError | None]
+]
+"""Takes a collection mirror whole, as Arrow rows, instead of its items one by one (the index
+writer's :meth:`~stacforge.index.background.RemoteIndexWriter.add_mirror`): the file's path or
+bytes, its href, each row's item href (None for an item read already) and the collection id;
+returns how many rows it took and the error that stopped it, if any. Called in the item sink's
+thread, in order with the items."""
 
 ProgressCallback = Callable[[CrawlReport], None]
 """Called with the running report after each document."""
@@ -101,6 +110,8 @@ class Crawler:
             in a worker thread of its own (one call at a time), so that a sink that costs
             milliseconds per item, such as the index writer, does not hold up the requests.
             An :class:`InputError` it raises rejects that item only; other errors end the crawl.
+        on_mirror: Takes collection mirrors whole, as Arrow rows (with ``on_item``); without
+            it their items are read as dicts and handed to ``on_item``.
         cache: The HTTP response cache, or None.
         options: How to crawl.
         progress: Called with the running report after each document.
@@ -113,6 +124,7 @@ class Crawler:
         self,
         on_item: ItemSink | None = None,
         *,
+        on_mirror: MirrorSink | None = None,
         cache: ResponseCache | None = None,
         options: CrawlOptions = CrawlOptions(),
         progress: ProgressCallback | None = None,
@@ -121,6 +133,7 @@ class Crawler:
             raise StacforgeError("an offline crawl needs a cache to answer from")
         self.report = CrawlReport()
         self._on_item = on_item
+        self._on_mirror = on_mirror if on_item is not None else None
         self._cache = cache
         self._options = options
         self._progress = progress
@@ -241,21 +254,60 @@ class Crawler:
         if href is None:
             self._warn(collection.href, f"mirror {redact(mirror)} not followed")
             return False
+        collection_id = collection.data.get("id")
         try:
-            async for batch in mirror_items(href, client):
-                unseen = []
-                for item in batch:
-                    item_href = self_href(item) or href
-                    # Seen, so that the walk after a mirror that fails part-way skips them.
-                    if item_href not in self._seen:
-                        self._seen.add(item_href)
-                        unseen.append((item, item_href))
-                await self._index(unseen, collection.data.get("id"))
+            if self._on_mirror is not None:
+                await self._hand_over_mirror(href, collection_id, client)
+            else:
+                async for batch in mirror_items(href, client):
+                    unseen = []
+                    for item in batch:
+                        item_href = self_href(item) or href
+                        # Seen, so that the walk after a mirror that fails part-way skips them.
+                        if item_href not in self._seen:
+                            self._seen.add(item_href)
+                            unseen.append((item, item_href))
+                    await self._index(unseen, collection_id)
         except FetchError as error:
             self._warn(href, f"mirror not read ({error.reason}); walking the collection instead")
             return False
         self.report.mirrors += 1
         return True
+
+    async def _hand_over_mirror(self, href: str, collection: Any, client: HttpClient) -> None:
+        """Hands the mirror at ``href`` to ``on_mirror`` whole.
+
+        Raises:
+            FetchError: It cannot be fetched or read; the items it had given before that are
+                indexed (and seen), the rest are not.
+        """
+        assert self._on_mirror is not None and self._sink is not None
+        source, item_hrefs = await mirror_rows(href, client)
+        hrefs: list[str | None] = []
+        for item_href in item_hrefs:
+            # Seen, so that the walk after a mirror that fails part-way skips them.
+            if item_href in self._seen:
+                hrefs.append(None)
+            else:
+                self._seen.add(item_href)
+                hrefs.append(storable(item_href))
+        loop = asyncio.get_running_loop()
+        taken, error = await loop.run_in_executor(
+            self._sink,
+            self._on_mirror,
+            source,
+            href,
+            hrefs,
+            collection if isinstance(collection, str) else None,
+        )
+        self.report.items += sum(item_href is not None for item_href in hrefs[:taken])
+        if error is not None:
+            self._seen.difference_update(
+                item_hrefs[i] for i in range(taken, len(hrefs)) if hrefs[i] is not None
+            )
+            if is_http(href):
+                await client.forget(href)
+            raise FetchError(href, error.message)
 
     @contextlib.contextmanager
     def _sink_thread(self) -> Iterator[None]:
@@ -337,6 +389,7 @@ async def crawl_async(
     href: str | os.PathLike[str],
     on_item: ItemSink | None = None,
     *,
+    on_mirror: MirrorSink | None = None,
     cache: str | os.PathLike[str] | None = None,
     options: CrawlOptions = CrawlOptions(),
     progress: ProgressCallback | None = None,
@@ -347,6 +400,7 @@ async def crawl_async(
         href: An ``http(s)`` URL or a local path of a catalog, collection or item.
         on_item: Receives each item dict and its absolute href, in a worker thread of its own
             (one call at a time); None only counts them.
+        on_mirror: Takes collection mirrors whole (see :data:`MirrorSink`).
         cache: Directory of the HTTP response cache; None caches nothing.
         options: Concurrency, retries, limits, and which part of the tree to crawl.
         progress: Called with the running report after each document.
@@ -356,6 +410,7 @@ async def crawl_async(
     """
     crawler = Crawler(
         on_item,
+        on_mirror=on_mirror,
         cache=None if cache is None else ResponseCache(cache),
         options=options,
         progress=progress,
@@ -367,9 +422,14 @@ def crawl(
     href: str | os.PathLike[str],
     on_item: ItemSink | None = None,
     *,
+    on_mirror: MirrorSink | None = None,
     cache: str | os.PathLike[str] | None = None,
     options: CrawlOptions = CrawlOptions(),
     progress: ProgressCallback | None = None,
 ) -> CrawlReport:
     """Runs :func:`crawl_async` to completion in a new event loop; see there."""
-    return asyncio.run(crawl_async(href, on_item, cache=cache, options=options, progress=progress))
+    return asyncio.run(
+        crawl_async(
+            href, on_item, on_mirror=on_mirror, cache=cache, options=options, progress=progress
+        )
+    )

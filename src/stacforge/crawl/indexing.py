@@ -12,8 +12,8 @@ from stacforge.crawl.hrefs import start_href
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError
 from stacforge.hrefs import is_url, redact, storable
+from stacforge.index.background import IndexProcess
 from stacforge.index.manifest import Manifest
-from stacforge.index.writer import IndexWriter
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,29 @@ def crawl_into_index(
         rejected.append(InputError(where, error.message, record=error.record))
 
     source = storable(start_href(href))
-    with IndexWriter(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer:
+    # The writer converts and sorts in a process of its own while the crawl goes on.
+    with (
+        IndexProcess() as process,
+        process.open(Path(index), source=source, overwrite=overwrite, on_invalid=reject) as writer,
+    ):
+
+        def stored(item_href: str) -> str:
+            if relative_hrefs and not is_url(item_href):
+                return os.path.relpath(item_href, root).replace(os.sep, "/")
+            return item_href
 
         def add(item: dict[str, Any], item_href: str) -> None:
-            if relative_hrefs and not is_url(item_href):
-                item_href = os.path.relpath(item_href, root).replace(os.sep, "/")
-            writer.add(item, item_href)
+            writer.add(item, stored(item_href))
 
-        report = crawl(href, add, cache=cache, options=options, progress=progress)
+        def add_mirror(
+            source: str | bytes, where: str, item_hrefs: list[str | None], collection: str | None
+        ) -> tuple[int, InputError | None]:
+            hrefs = [None if h is None else stored(h) for h in item_hrefs]
+            return writer.add_mirror(source, where, hrefs, collection)
+
+        report = crawl(
+            href, add, on_mirror=add_mirror, cache=cache, options=options, progress=progress
+        )
         manifest = writer.close()
     # The writer converts items in batches, so some are refused after the crawl counted them.
     report.items -= len(rejected)

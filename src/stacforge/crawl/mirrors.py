@@ -11,15 +11,17 @@ import asyncio
 import io
 import itertools
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stacforge.crawl.client import HttpClient
 from stacforge.crawl.documents import FetchError
 from stacforge.errors import InputError
-from stacforge.hrefs import is_http
+from stacforge.hrefs import is_http, join
+from stacforge.index.directory import open_parquet
 from stacforge.index.reader import read_items
 
 _BATCH = 256
@@ -51,6 +53,55 @@ async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict
             await client.forget(href)
         message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
         raise FetchError(href, message) from error
+
+
+async def mirror_rows(href: str, client: HttpClient) -> tuple[str | bytes, list[str]]:
+    """The mirror at ``href`` for a reader of Arrow rows: its local path or fetched bytes, and
+    where each row's item lives (its ``self`` link resolved against ``href``, or ``href``).
+
+    Only the ``links`` column is read here.
+
+    Raises:
+        FetchError: The mirror cannot be fetched, or its links cannot be read.
+    """
+    try:
+        source: str | bytes
+        if is_http(href):
+            source = await client.fetch_parsed(href, whole_parquet)
+            opened: str | IO[bytes] = io.BytesIO(source)
+        else:
+            source = opened = href
+        return source, await asyncio.to_thread(_item_hrefs, opened, href)
+    except (InputError, OSError, pa.ArrowException) as error:
+        if is_http(href):
+            await client.forget(href)
+        message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
+        raise FetchError(href, message) from error
+
+
+def _item_hrefs(source: str | IO[bytes], href: str) -> list[str]:
+    """Each row's ``self`` link of the stac-geoparquet file ``source`` (at ``href``),
+    resolved; ``href`` for a row without one."""
+    parquet = open_parquet(source, where=href)
+    if "links" not in parquet.schema_arrow.names:
+        raise InputError(href, "not stac-geoparquet: no links column")
+    found: list[str] = []
+    for group in range(parquet.metadata.num_row_groups):
+        links = parquet.read_row_group(group, columns=["links"])["links"].combine_chunks()
+        flat = pc.list_flatten(links)
+        if not {"rel", "href"} <= set(flat.type.names):
+            found.extend([href] * len(links))
+            continue
+        # The first self link of each row, as :func:`self_href` takes it.
+        is_self = pc.fill_null(pc.equal(flat.field("rel"), "self"), False)
+        owners = pc.list_parent_indices(links).filter(is_self).to_numpy()
+        targets = flat.field("href").filter(is_self).to_pylist()
+        own: list[str | None] = [None] * len(links)
+        for row, target in zip(owners.tolist(), targets, strict=True):
+            if own[row] is None:
+                own[row] = target
+        found.extend(href if target is None else join(href, target) for target in own)
+    return found
 
 
 def whole_parquet(body: bytes) -> bytes:

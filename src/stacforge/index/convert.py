@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,7 +72,7 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
         # Only the depth is checked: values JSON has no type for (numpy, datetimes) pass.
         orjson.dumps(item, default=repr)
     except TypeError:  # orjson's serializer refuses to go deeper than MAX_DEPTH, checked in C
-        raise InputError(where, f"nested deeper than {MAX_DEPTH} levels", record=record) from None
+        raise nesting_error(href, item_id) from None
     if not isinstance(item.get("properties"), Mapping):
         raise InputError(where, "item has no properties", record=record)
     if "geometry" not in item:
@@ -119,6 +120,12 @@ def prepare(item: Item, href: str | None) -> tuple[Item, list[str]]:
             for key, asset in assets.items()
         }
     return row, sources
+
+
+def nesting_error(href: str | None, item_id: str | None) -> InputError:
+    """The error of an item nested deeper than :data:`MAX_DEPTH` levels."""
+    record = None if item_id is None else f"item {item_id}"
+    return InputError(href or "<item>", f"nested deeper than {MAX_DEPTH} levels", record=record)
 
 
 def convert(rows: list[Item], item_hrefs: list[str | None], schema: pa.Schema | None) -> Converted:
@@ -259,3 +266,170 @@ def _geometry(value: Any, where: str, record: str) -> shapely.Geometry | None:
 def _wkb(geometry: Mapping[str, Any]) -> bytes:
     wkb: bytes = shapely.to_wkb(shapely.geometry.shape(geometry), flavor="iso")
     return wkb
+
+
+@dataclass
+class PreparedRows:
+    """Rows of a stac-geoparquet file made ready for the index writer (see
+    :func:`prepare_rows`).
+
+    Attributes:
+        table: The rows kept, with their ``self`` links and ``bbox`` set.
+        kept: Their positions among the rows given.
+        item_hrefs: Where each kept item lives.
+        sources: The hrefs of each kept item's ``source`` links, resolved against it.
+        rejected: The errors of the rows left out.
+    """
+
+    table: pa.Table
+    kept: list[int]
+    item_hrefs: list[str]
+    sources: list[list[str]]
+    rejected: list[InputError]
+
+
+def prepare_rows(
+    table: pa.Table, item_hrefs: list[str], *, collection: str | None, where: str
+) -> PreparedRows:
+    """Checks rows already in the stac-geoparquet layout (a collection mirror's) and sets what
+    :func:`prepare` sets on an item dict, in Arrow: the ``self`` link, a 2D ``bbox``, the
+    ``collection`` where the row has none; and the ``source`` link hrefs.
+
+    A row without an id, or whose geometry is no readable WKB, is rejected on its own, as
+    :func:`prepare` rejects such an item.
+
+    Args:
+        table: The rows, as read from the file.
+        item_hrefs: Where each row's item lives (its resolved ``self`` link).
+        collection: The id of the collection whose mirror this is.
+        where: The file, for errors.
+
+    Raises:
+        InputError: The rows as a whole cannot be indexed (no ``id`` or ``geometry`` column
+            of the right type, or nested deeper than :data:`MAX_DEPTH`).
+    """
+    for name, check in (("id", pa.types.is_string), ("geometry", pa.types.is_binary)):
+        if name not in table.column_names or not check(table.schema.field(name).type):
+            raise InputError(where, f"not stac-geoparquet: no {name} column of its type")
+    if max(_depth(field.type) for field in table.schema) > MAX_DEPTH:
+        raise InputError(where, f"nested deeper than {MAX_DEPTH} levels")
+    ids = table["id"].to_pylist()
+    wkb = table["geometry"].to_numpy(zero_copy_only=False)
+    geometries = shapely.from_wkb(wkb, on_invalid="ignore")
+    rejected: list[InputError] = []
+    kept: list[int] = []
+    for i, (item_id, raw, geometry) in enumerate(zip(ids, wkb, geometries, strict=True)):
+        if not item_id:
+            rejected.append(InputError(item_hrefs[i], "item has no id", record=f"row {i}"))
+        elif raw is not None and geometry is None:
+            message = "item has no readable geometry"
+            rejected.append(InputError(item_hrefs[i], message, record=f"item {item_id}"))
+        else:
+            kept.append(i)
+    if len(kept) < table.num_rows:
+        table = table.take(pa.array(kept, pa.int64()))
+        geometries = geometries[kept]
+    hrefs_kept = [item_hrefs[i] for i in kept]
+    table = _with_bbox(table, geometries)
+    if collection is not None:
+        table = _with_collection(table, collection)
+    links, sources = _with_self_links(table, hrefs_kept)
+    table = table.set_column(table.schema.get_field_index("links"), "links", links)
+    return PreparedRows(table, kept, hrefs_kept, sources, rejected)
+
+
+def _depth(data_type: pa.DataType) -> int:
+    """How many levels of lists and structs ``data_type`` nests."""
+    if pa.types.is_struct(data_type):
+        return 1 + max(
+            (_depth(data_type.field(i).type) for i in range(data_type.num_fields)), default=0
+        )
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        return 1 + _depth(data_type.value_type)
+    return 0
+
+
+def _with_bbox(table: pa.Table, geometries: Any) -> pa.Table:
+    """``table`` with a 2D float ``bbox`` on every located row: its own where it has one, else
+    its geometry's bounds (null for an item without geometry)."""
+    bounds = shapely.bounds(geometries)
+    located = ~np.isnan(bounds[:, 0])
+    from_geometry = pa.StructArray.from_arrays(
+        [pa.array(bounds[:, i], mask=~located) for i in range(4)],
+        fields=list(layout.BBOX),
+        mask=pa.array(~located),
+    )
+    bbox = from_geometry
+    if "bbox" in table.column_names:
+        own = table["bbox"].combine_chunks()
+        names = ("xmin", "ymin", "xmax", "ymax")
+        if pa.types.is_struct(own.type) and all(n in own.type.names for n in names):
+            own = pa.StructArray.from_arrays(
+                [own.field(n).cast(pa.float64()) for n in names],
+                fields=list(layout.BBOX),
+                mask=pc.invert(own.is_valid()),
+            )
+            bbox = pc.if_else(pc.and_(own.is_valid(), pa.array(located)), own, from_geometry)
+        return table.set_column(table.schema.get_field_index("bbox"), "bbox", bbox)
+    return table.append_column(pa.field("bbox", layout.BBOX), bbox)
+
+
+def _with_collection(table: pa.Table, collection: str) -> pa.Table:
+    if "collection" not in table.column_names:
+        return table.append_column("collection", pa.array([collection] * table.num_rows))
+    index = table.schema.get_field_index("collection")
+    filled = pc.fill_null(table["collection"].cast(pa.string()), collection)
+    return table.set_column(index, "collection", filled)
+
+
+def _with_self_links(table: pa.Table, item_hrefs: list[str]) -> tuple[pa.Array, list[list[str]]]:
+    """Each row's links without its ``self`` links and with one to its href (last, as
+    :func:`prepare` puts it), and its ``source`` link hrefs resolved against that href."""
+    n = table.num_rows
+    if "links" in table.column_names:
+        links = table["links"].combine_chunks()
+    else:
+        links = pa.nulls(n, pa.list_(pa.struct([("rel", pa.string()), ("href", pa.string())])))
+    flat = pc.list_flatten(links)
+    owner = pc.list_parent_indices(links).to_numpy()
+    link_type = flat.type
+    if "type" not in link_type.names:
+        link_type = pa.struct([*link_type, pa.field("type", pa.string())])
+    rel = flat.field("rel") if "rel" in flat.type.names else pa.nulls(len(flat), pa.string())
+    href = flat.field("href") if "href" in flat.type.names else pa.nulls(len(flat), pa.string())
+    not_self = pc.fill_null(pc.not_equal(rel, "self"), True).to_numpy(zero_copy_only=False)
+    sources: list[list[str]] = [[] for _ in range(n)]
+    is_source = pc.fill_null(pc.equal(rel, "source"), False).to_numpy(zero_copy_only=False)
+    for row, target in zip(
+        owner[is_source], href.filter(pa.array(is_source)).to_pylist(), strict=True
+    ):
+        if target is not None:
+            sources[row].append(hrefs.join(item_hrefs[row], target))
+    self_links = pa.StructArray.from_arrays(
+        [
+            pa.array(["self"] * n)
+            if f.name == "rel"
+            else pa.array(item_hrefs, pa.string())
+            if f.name == "href"
+            else pa.array([media_types.GEOJSON] * n)
+            if f.name == "type"
+            else pa.nulls(n, f.type)
+            for f in link_type
+        ],
+        fields=list(link_type),
+    )
+    kept = flat.filter(pa.array(not_self))
+    if kept.type != link_type:
+        kept = pa.StructArray.from_arrays(
+            [
+                kept.field(f.name) if f.name in kept.type.names else pa.nulls(len(kept), f.type)
+                for f in link_type
+            ],
+            fields=list(link_type),
+        )
+    # Every row's kept links, then its self link: order the values by (row, self last).
+    rows = np.concatenate([owner[not_self], np.arange(n)])
+    order = np.argsort(rows, kind="stable")
+    values = pa.concat_arrays([kept, self_links]).take(pa.array(order))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values), sources

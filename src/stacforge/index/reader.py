@@ -58,9 +58,24 @@ def read_items(
             path = path / layout.ITEMS_FILE
         base = base or path.resolve().as_posix()
         source = str(path)
-    parquet = open_parquet(source, where=base or "<stream>")
-    for group in range(parquet.metadata.num_row_groups):
-        yield from item_dicts(parquet.read_row_group(group), base)
+    for table in row_batches(source, where=base or "<stream>"):
+        yield from item_dicts(table, base)
+
+
+def row_batches(source: str | IO[bytes], *, where: str) -> Iterator[pa.Table]:
+    """The rows of a Parquet file, :data:`_BATCH_ROWS` at a time, their page checksums
+    verified.
+
+    Batches, not row groups: a row group of items with hundreds of assets is tens of megabytes
+    in Arrow, and whoever reads it makes a copy or two of what it is handed.
+
+    Raises:
+        InputError: The file is not a readable Parquet file, or a page fails its checksum
+            (the batches before it were whole).
+    """
+    parquet = open_parquet(source, where=where)
+    for batch in parquet.iter_batches(batch_size=_BATCH_ROWS):
+        yield pa.Table.from_batches([batch])
 
 
 def item_dicts(table: pa.Table, base: str | None) -> Iterator[Item]:

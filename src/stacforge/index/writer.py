@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -45,6 +46,12 @@ from stacforge.index.summary import Summary
 
 _HELPERS: Final = (tables.HREF, tables.SOURCES)
 
+MEMORY_LIMIT: Final = 64 << 20
+"""Default bytes of converted rows held before a sorted run is spilled (see
+:class:`IndexWriter`)."""
+ROW_GROUP_BYTES: Final = 32 << 20
+"""Default Arrow bytes of an ``items.parquet`` row group: what :meth:`IndexWriter.close` holds
+a copy or two of at a time (a few hundred items with 300 assets)."""
 _CONVERT_EVERY: Final = 128
 """Item dicts held before converting them to Arrow (a 300-asset item is ~0.2 MB as dicts)."""
 _ROW_GROUP_ROWS: Final = (128, 65_536)
@@ -92,8 +99,8 @@ class IndexWriter:
         *,
         source: str | None = None,
         overwrite: bool = False,
-        memory_limit: int = 128 << 20,
-        row_group_bytes: int = 64 << 20,
+        memory_limit: int = MEMORY_LIMIT,
+        row_group_bytes: int = ROW_GROUP_BYTES,
         on_invalid: Callable[[InputError], None] | None = None,
     ) -> None:
         self._directory = Path(directory)
@@ -154,6 +161,55 @@ class IndexWriter:
         self._count += 1
         if len(self._pending) >= _CONVERT_EVERY:
             self._convert()
+
+    def add_rows(
+        self, table: pa.Table, item_hrefs: list[str], *, collection: str | None, where: str
+    ) -> None:
+        """Adds items already in the stac-geoparquet layout, such as a row group of another
+        index or of a collection mirror, without making dicts of them.
+
+        They are checked as :meth:`add` checks items (see
+        :func:`~stacforge.index.convert.prepare_rows`); rows that cannot be indexed are
+        rejected one by one.
+
+        Args:
+            table: The rows.
+            item_hrefs: Where each row's item lives (its ``self`` link, resolved).
+            collection: The id of the collection they belong to, for rows without one.
+            where: The file they come from, for errors.
+
+        Raises:
+            InputError: The rows as a whole cannot be indexed (see
+                :func:`~stacforge.index.convert.prepare_rows`), or their types clash with
+                those of earlier items; without ``on_invalid``, also a row that cannot be.
+        """
+        if self._closed:
+            raise StacforgeError("index writer already closed")
+        self._convert()  # the items before these keep their arrival numbers
+        rows = convert.prepare_rows(table, item_hrefs, collection=collection, where=where)
+        self._reject(rows.rejected)
+        table = rows.table
+        if bad := tables.asset_time_errors(table):
+            self._reject(
+                [
+                    InputError(rows.item_hrefs[i], message, record=f"item {table['id'][i]}")
+                    for i, message in sorted(bad.items())
+                ]
+            )
+            keep = [i for i in range(table.num_rows) if i not in bad]
+            table = table.take(pa.array(keep, pa.int64()))
+            rows.item_hrefs = [rows.item_hrefs[i] for i in keep]
+            rows.sources = [rows.sources[i] for i in keep]
+        if not table.num_rows:
+            return
+        try:
+            self._sort.schema = convert.unify(self._sort.schema, table.schema)
+        except convert.CONVERSION_ERRORS as error:
+            message = f"a field's type differs from earlier items ({error})"
+            raise InputError(where, message) from None
+        first = self._count
+        self._count += table.num_rows
+        self._append(table, list(range(first, self._count)), rows.item_hrefs, rows.sources)
 
     def close(self) -> Manifest:
         """Sorts and writes every file, then moves the directory into place.
@@ -218,7 +274,7 @@ class IndexWriter:
         self,
         table: pa.Table,
         seqs: list[int],
-        item_hrefs: list[str | None],
+        item_hrefs: Sequence[str | None],
         sources: list[list[str]],
     ) -> None:
         """Adds converted rows, with the writer's own columns, to the sort by footprint."""
@@ -279,8 +335,19 @@ class IndexWriter:
             # Label rows are few next to the items (tens of bytes each): a quarter of the
             # memory limit keeps them in memory for most indexes.
             labels = LabelsByClass(tmp / _RUNS_FOLDER / "labels", self._memory_limit // 4)
+            # items.parquet is written in a thread of its own (pyarrow lets go of the GIL while
+            # it encodes) as the derived tables of the same rows are made here: the biggest file
+            # and the Python-heavy tables then share two cores.
+            items_thread = stack.enter_context(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="stacforge-items")
+            )
             first_row = 0
             for chunk in self._sort.sorted_chunks(rows_per_chunk):
+                written = items_thread.submit(
+                    items.write_table,
+                    geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
+                    chunk.num_rows,
+                )
                 rows = tables.search_table(chunk)
                 search.write_table(rows)
                 summary.add(rows)
@@ -290,10 +357,7 @@ class IndexWriter:
                 for part in tables.label_tables(chunk, first_row, _SIDE_ROW_GROUP):
                     labels.add(part)
                     summary.add_labels(part)
-                items.write_table(
-                    geoparquet.readable_geometries(chunk.drop_columns([*_HELPERS, *empty])),
-                    chunk.num_rows,
-                )
+                written.result()
                 first_row += chunk.num_rows
                 del chunk, rows  # before the next chunk is gathered, not after
             asset_groups.flush()
