@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from stacforge import hrefs
-from stacforge.index import layout
+from stacforge.index import arrow_values, layout
 from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.hits import Hits
 from stacforge.index.manifest import AssetKeySummary
@@ -50,11 +50,11 @@ def asset_rows(
     parts = []
     for group in np.flatnonzero(starts < stops).tolist():
         table = directory.assets.read_row_group(group, columns=read)
-        keep = np.isin(table["row"].to_numpy(), rows[starts[group] : stops[group]])
+        keep = np.isin(arrow_values.to_numpy(table["row"]), rows[starts[group] : stops[group]])
         if test is not None:
             keep &= test(table)
         if keep.any():
-            parts.append(table.filter(pa.array(keep)).select(columns))
+            parts.append(table.filter(arrow_values.from_numpy(keep)).select(columns))
     if not parts:
         return directory.assets.schema_arrow.empty_table().select(columns)
     return pa.concat_tables(parts)
@@ -134,11 +134,11 @@ def _all_or_none_meet(known: AssetKeySummary, interval: Interval) -> bool | None
 def _key_matches(table: pa.Table, wanted: Callable[[str], object]) -> NDArray[np.bool_]:
     """Which asset rows have a ``wanted`` key, decided once per distinct key (on the keys'
     dictionary)."""
-    keys = table["key"].combine_chunks()
+    keys = arrow_values.combined(table["key"])
     if not pa.types.is_dictionary(keys.type):
         keys = pc.dictionary_encode(keys)
     chosen = np.array([bool(wanted(key)) for key in keys.dictionary.to_pylist()], dtype=bool)
-    matches: NDArray[np.bool_] = chosen[keys.indices.to_numpy(zero_copy_only=False)]
+    matches: NDArray[np.bool_] = chosen[arrow_values.to_numpy(keys.indices)]
     return matches
 
 
@@ -148,12 +148,12 @@ def _assets_meet(table: pa.Table, query: Query) -> NDArray[np.bool_]:
     if query.asset_keys is not None:
         keep &= _key_matches(table, query.asset_keys.fullmatch)
     if query.asset_roles is not None:
-        roles = table["roles"].combine_chunks()
+        roles = arrow_values.combined(table["roles"])
         flat = pc.list_flatten(roles)
-        has = pc.is_in(flat, value_set=pa.array(sorted(query.asset_roles), pa.string()))
-        parents = pc.list_parent_indices(roles).to_numpy()
+        has = pc.is_in(flat, value_set=arrow_values.strings(sorted(query.asset_roles)))
+        parents = arrow_values.to_numpy(pc.list_parent_indices(roles))
         any_role = np.zeros(table.num_rows, dtype=bool)
-        any_role[parents[has.to_numpy(zero_copy_only=False)]] = True
+        any_role[parents[arrow_values.to_numpy(has)]] = True
         keep &= any_role
     if query.asset_datetime is not None:
         keep &= meeting_rows(table["start"], table["end"], query.asset_datetime)

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from stacforge import hrefs
 from stacforge.errors import InputError
-from stacforge.index import layout
+from stacforge.index import arrow_values, layout
 from stacforge.index.manifest import read_manifest
 
 
@@ -170,17 +171,32 @@ def row_group_statistics(parquet: pq.ParquetFile, column: str) -> tuple[list[Any
         (i for i in range(metadata.num_columns) if metadata.schema.column(i).path == column),
         None,
     )
+    # Times as index files store them come from the raw integers: ``Statistics.min`` of a
+    # time with a time zone asks pyarrow's pandas shim (see :mod:`.arrow_values`).
+    micros = index is not None and _is_utc_micros(metadata.schema.column(index).logical_type)
     mins: list[Any] = []
     maxs: list[Any] = []
     for group in range(metadata.num_row_groups):
         stats = None if index is None else metadata.row_group(group).column(index).statistics
         if stats is not None and stats.has_min_max:
-            mins.append(stats.min)
-            maxs.append(stats.max)
+            mins.append(stats.min_raw if micros else stats.min)
+            maxs.append(stats.max_raw if micros else stats.max)
         else:
             mins.append(None)
             maxs.append(None)
+    if micros:
+        return arrow_values.datetimes(mins), arrow_values.datetimes(maxs)
     return mins, maxs
+
+
+def _is_utc_micros(logical_type: Any) -> bool:
+    """Whether a Parquet logical type is a UTC timestamp in microseconds (``TIMESTAMP``)."""
+    found = orjson.loads(logical_type.to_json())
+    return bool(
+        found.get("Type") == "Timestamp"
+        and found.get("isAdjustedToUTC")
+        and found.get("timeUnit") == "microseconds"
+    )
 
 
 def read_rows(
@@ -205,7 +221,8 @@ def read_rows(
     parts = []
     for group in np.unique(groups):
         local = ordered[groups == group] - offsets[group]
-        parts.append(parquet.read_row_group(int(group), columns=columns).take(local))
+        table = parquet.read_row_group(int(group), columns=columns)
+        parts.append(table.take(arrow_values.from_numpy(local)))
     if not parts:
         if not parquet.metadata.num_row_groups:
             return parquet.schema_arrow.empty_table()
@@ -213,4 +230,4 @@ def read_rows(
     table = pa.concat_tables(parts)
     if np.all(order[1:] > order[:-1]):
         return table
-    return table.take(np.argsort(order, kind="stable"))
+    return table.take(arrow_values.from_numpy(np.argsort(order, kind="stable")))

@@ -14,14 +14,13 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pystac
-
 from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
 from stacforge.index.query import Query, SearchParams
-from stacforge.index.reader import gc_paused
 
 if TYPE_CHECKING:
+    import pystac
+
     from stacforge.index.search import Index
 
 
@@ -135,6 +134,10 @@ class ItemSearch:
 
 
 def _item_collection(collection: dict[str, Any]) -> pystac.ItemCollection:
+    import pystac
+
+    from stacforge.index.reader import gc_paused
+
     try:
         with gc_paused():
             items = [

@@ -19,24 +19,28 @@ import itertools
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Unpack
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 import numpy as np
-import pystac
-import shapely
 from numpy.typing import NDArray
 
 from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
-from stacforge.index import assets, cql2_filter, prune
+from stacforge.index import arrow_values, assets, prune
 from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.discovery import index_directories
 from stacforge.index.hits import Hits
 from stacforge.index.item_search import ItemSearch
 from stacforge.index.labels import LabelMatches
 from stacforge.index.query import Query, SearchParams
-from stacforge.index.reader import gc_paused, item_dicts
 from stacforge.index.sort import sorted_blocks
+
+if TYPE_CHECKING:
+    import pystac
+
+# pystac, the item reader (shapely, stac-geoparquet) and the CQL2 evaluator are imported by
+# the searches that use them: a search for ids, hrefs or a count by bbox, time, collections or
+# labels answers before they would have loaded.
 
 _ITEMS_AT_ONCE: Final = 256
 """Items turned into pystac objects at a time."""
@@ -88,6 +92,10 @@ class Index:
 
     def items(self, **params: Unpack[SearchParams]) -> Iterator[pystac.Item]:
         """The matching items, one at a time."""
+        import pystac
+
+        from stacforge.index.reader import gc_paused
+
         dicts = self.item_dicts(**params)
         while batch := list(itertools.islice(dicts, _ITEMS_AT_ONCE)):
             with gc_paused():
@@ -115,6 +123,8 @@ class Index:
 
     def item_dicts_query(self, query: Query) -> Iterator[Item]:
         """:meth:`item_dicts` of a parsed query (with ``fields`` applied)."""
+        from stacforge.index.reader import item_dicts
+
         for hits in self._blocks(query):
             directory = hits.directory
             table = read_rows(directory.items, directory.items_offsets, hits.rows)
@@ -181,11 +191,7 @@ def _matches(
 ) -> Iterator[Hits]:
     """The rows of ``directory`` that match ``query``, a ``search.parquet`` row group at a
     time."""
-    area = query.spatial
-    boxes = None
-    if area is not None:
-        boxes = prune.boxes(area)
-        shapely.prepare(area)
+    boxes = prune.search_boxes(query)
     if query.collections is not None and not query.collections & directory.collections:
         return
     links = labelled is not None and labelled.has_unlabelled(directory)
@@ -205,7 +211,7 @@ def _matches(
         table = directory.search.read_row_group(group, columns=columns) if columns else None
         keep = np.ones(count, dtype=bool)
         if table is not None and boxes:
-            keep &= prune.overlapping_rows(table["bbox"].combine_chunks(), boxes)
+            keep &= prune.overlapping_rows(arrow_values.combined(table["bbox"]), boxes)
         if table is not None and query.datetime is not None:
             keep &= prune.meeting_rows(table["start"], table["end"], query.datetime)
         if table is not None and query.collections is not None:
@@ -216,15 +222,15 @@ def _matches(
             item_hrefs = table["href"] if links and table is not None else None
             keep &= labelled.in_group(directory, first, count, item_hrefs)
         local = np.flatnonzero(keep)
-        if area is not None and len(local):
-            local = prune.exact(directory, group, local, area, query, table)
+        if boxes is not None and len(local):
+            local = prune.exact(directory, group, local, query, table)
         rows = (local + first).astype(np.int64)
         if query.filter is not None and len(rows):
             rows = rows[_filtered(directory, rows, query.filter)]
         matching = None
         if query.filters_assets and len(rows):
             matching = assets.matching_assets(directory, rows, query)
-            rows = np.unique(matching["row"].to_numpy()).astype(np.int64)
+            rows = np.unique(arrow_values.to_numpy(matching["row"])).astype(np.int64)
         if len(rows):
             yield Hits(directory, rows, matching)
 
@@ -238,6 +244,8 @@ def _filtered(
     directory: IndexDirectory, rows: NDArray[np.int64], expr: Mapping[str, Any]
 ) -> NDArray[np.bool_]:
     """Which ``rows`` meet a CQL2 filter (its properties read from ``items.parquet``)."""
+    from stacforge.index import cql2_filter
+
     available = set(directory.items.schema_arrow.names)
     columns = sorted(cql2_filter.referenced_properties(expr) & available)
     table = read_rows(directory.items, directory.items_offsets, rows, columns or ["id"])
