@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from stacforge.index import href_arrays
+from stacforge.index import arrow_values, href_arrays
 from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.query import LabelCondition
 
@@ -53,7 +53,7 @@ class LabelMatches:
     def sources(self) -> pa.Array:
         """The hrefs the matching label items name as their sources, absolute (read on first
         need: a search for label items alone never needs them)."""
-        sources = [pa.array([], pa.string())]
+        sources = [arrow_values.strings([])]
         for directory in self._directories:
             matched = self.rows[directory.path]
             if len(matched):
@@ -93,9 +93,11 @@ class LabelMatches:
         if item_hrefs is not None:
             # Hashes the group's hrefs, not the linked ones: a few thousand per group, and
             # linked hrefs may be many times that (is_in would hash them for every group).
-            found = pc.index_in(self.linked_in(directory), value_set=item_hrefs.combine_chunks())
+            found = pc.index_in(
+                self.linked_in(directory), value_set=arrow_values.combined(item_hrefs)
+            )
             named = np.zeros(count, dtype=bool)
-            named[found.drop_null().to_numpy()] = True
+            named[arrow_values.to_numpy(found.drop_null())] = True
             matches |= named & ~np.isin(here, self.labelled[directory.path])
         return matches
 
@@ -114,14 +116,14 @@ def label_rows(
     columns = ["row", "name", "count", "value", *(["property_key"] if shares else [])]
     table = directory.labels.read(columns=columns)
     # Arrow's hash unique then a sort: a fifth of np.unique's time on 10^5 rows.
-    labelled = np.sort(pc.unique(table["row"]).to_numpy())
+    labelled = np.sort(arrow_values.to_numpy(pc.unique(table["row"])))
     if not len(labelled):
         return labelled, labelled
     # Shares need the counts of every class of an entry, so they come before the name filter.
     share = _count_shares(table, labelled) if shares else None
-    wanted = pc.is_in(table["name"], pa.array(names, pa.string()))
+    wanted = pc.is_in(table["name"], arrow_values.strings(names))
     table = table.filter(wanted)
-    where = np.searchsorted(labelled, table["row"].to_numpy())
+    where = np.searchsorted(labelled, arrow_values.to_numpy(table["row"]))
     count = pc.cast(table["count"], pa.float64())
     numbers = {False: _known(pc.coalesce(table["value"], count))}
     if share is not None:
@@ -129,8 +131,8 @@ def label_rows(
     keep = np.ones(len(labelled), dtype=bool)
     for condition in conditions:
         values, valid = numbers[condition.share]
-        named = pc.is_in(table["name"], pa.array(condition.names, pa.string()))
-        mine = named.to_numpy(zero_copy_only=False)
+        named = pc.is_in(table["name"], arrow_values.strings(condition.names))
+        mine = arrow_values.to_numpy(named)
         # Sums per row by numpy, not a group-by (which imports Arrow's query engine, a tenth of
         # a cold search): nulls are skipped, and a row whose numbers are all null sums to NaN.
         totals = np.bincount(where[mine], values[mine], len(labelled)).astype(np.float64)
@@ -143,8 +145,8 @@ def label_rows(
 
 def _known(number: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """A nullable number column as numbers (0 where null) and where they are known."""
-    valid: NDArray[np.bool_] = pc.is_valid(number).to_numpy(zero_copy_only=False)
-    values: NDArray[np.float64] = pc.fill_null(number, 0.0).to_numpy(zero_copy_only=False)
+    valid: NDArray[np.bool_] = arrow_values.to_numpy(pc.is_valid(number))
+    values: NDArray[np.float64] = arrow_values.to_numpy(number, null=0.0)
     return values, valid
 
 
@@ -159,19 +161,19 @@ def _count_shares(table: pa.Table, labelled: NDArray[np.int64]) -> pa.Array:
         table: Label rows with ``row``, ``property_key`` and ``count``.
         labelled: The sorted distinct ``row`` values of ``table``.
     """
-    keys = pc.dictionary_encode(table["property_key"].combine_chunks())
+    keys = pc.dictionary_encode(arrow_values.combined(table["property_key"]))
     width = len(keys.dictionary) + 1  # null keys form an entry of their own
-    key = pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
-    entry = np.searchsorted(labelled, table["row"].to_numpy()) * width + key
+    key = arrow_values.to_numpy(keys.indices, null=-1).astype(np.int64) + 1
+    entry = np.searchsorted(labelled, arrow_values.to_numpy(table["row"])) * width + key
     entries = len(labelled) * width
     if entries > 4 * len(entry):
         # Many distinct keys: number only the entries that occur.
         _, entry = np.unique(entry, return_inverse=True)
         entries = int(entry.max()) + 1
     count = table["count"]
-    counts = pc.fill_null(count, 0).to_numpy(zero_copy_only=False).astype(np.float64)
+    counts = arrow_values.to_numpy(count, null=0).astype(np.float64)
     totals = np.bincount(entry, counts, entries)[entry]
-    unknown = pc.is_null(count).to_numpy(zero_copy_only=False) | (totals == 0)
+    unknown = arrow_values.to_numpy(pc.is_null(count)) | (totals == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = counts / totals
-    return pa.array(shares, pa.float64(), mask=unknown)
+    return arrow_values.from_numpy(shares, null=unknown)
