@@ -41,3 +41,12 @@ def test_strings_scalars_and_times() -> None:
     assert arrow_values.timestamp(moment) == pa.scalar(moment, TIMESTAMP)
     micros = pa.scalar(moment, TIMESTAMP).cast(pa.int64()).as_py()
     assert arrow_values.datetimes([micros, None]) == [moment, None]
+
+
+def test_take_binary_is_take() -> None:
+    values = pa.array(["ab", None, "", "cde", "f"] * 3).slice(2)
+    indices = np.array([0, 3, 2, 2, 4, 1, 12])
+    assert arrow_values.take_binary(values, indices) == values.take(pa.array(indices))
+    blobs = pa.chunked_array([[b"x"], [b"yz", None]], pa.large_binary())
+    assert arrow_values.take_binary(blobs, np.array([2, 1, 0])).to_pylist() == [None, b"yz", b"x"]
+    assert arrow_values.take_binary(blobs, np.array([], dtype=np.intp)).to_pylist() == []

@@ -215,19 +215,48 @@ def read_rows(
         rows: Row numbers.
         columns: Columns to read (dotted paths select struct fields); None reads all.
     """
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
-    groups = np.searchsorted(offsets, ordered, side="right") - 1
-    parts = []
-    for group in np.unique(groups):
-        local = ordered[groups == group] - offsets[group]
-        table = parquet.read_row_group(int(group), columns=columns)
-        parts.append(table.take(arrow_values.from_numpy(local)))
+    order, groups = _by_row_group(offsets, rows)
+    parts = [
+        parquet.read_row_group(group, columns=columns).take(arrow_values.from_numpy(local))
+        for group, local in groups
+    ]
     if not parts:
         if not parquet.metadata.num_row_groups:
             return parquet.schema_arrow.empty_table()
         return parquet.read_row_group(0, columns=columns).slice(0, 0)
     table = pa.concat_tables(parts)
-    if np.all(order[1:] > order[:-1]):
+    if order is None:
         return table
-    return table.take(arrow_values.from_numpy(np.argsort(order, kind="stable")))
+    return table.take(arrow_values.from_numpy(order))
+
+
+def read_strings(
+    parquet: pq.ParquetFile, offsets: NDArray[np.int64], rows: NDArray[np.int64], column: str
+) -> pa.Array:
+    """:func:`read_rows` of one string column, picked by
+    :func:`~stacforge.index.arrow_values.take_binary` (a cold search for ids never imports
+    ``pyarrow.compute``)."""
+    order, groups = _by_row_group(offsets, rows)
+    parts = [
+        arrow_values.take_binary(parquet.read_row_group(group, columns=[column])[column], local)
+        for group, local in groups
+    ]
+    if not parts:
+        return pa.nulls(0, parquet.schema_arrow.field(column).type)
+    found = pa.concat_arrays(parts)
+    return found if order is None else arrow_values.take_binary(found, order)
+
+
+def _by_row_group(
+    offsets: NDArray[np.int64], rows: NDArray[np.int64]
+) -> tuple[NDArray[np.intp] | None, list[tuple[int, NDArray[np.int64]]]]:
+    """``rows`` (any order, no repeats) sorted and split by row group: how to put the sorted
+    rows back in the order of ``rows`` (None when they are in order), and each row group's
+    rows as numbers within it."""
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    groups = np.searchsorted(offsets, ordered, side="right") - 1
+    found = [(int(group), ordered[groups == group] - offsets[group]) for group in np.unique(groups)]
+    if np.all(order[1:] > order[:-1]):
+        return None, found
+    return np.argsort(order, kind="stable"), found

@@ -3,6 +3,9 @@
 :func:`candidate_groups` skips row groups whose min/max statistics rule out a match; the
 ``*_rows`` tests then check the narrow columns of a remaining group, vectorised; :func:`exact`
 decodes geometries only for candidates whose bounds are not already inside the search box.
+
+A search by bbox alone imports neither shapely (but to test geometries on the box's edge) nor
+``pyarrow.compute`` (see :mod:`.arrow_values`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from stacforge.index import arrow_values
@@ -126,6 +128,8 @@ def meeting_rows(
     start: pa.ChunkedArray, end: pa.ChunkedArray, interval: Interval
 ) -> NDArray[np.bool_]:
     """Rows whose time interval meets ``interval`` (rows without a time never do)."""
+    import pyarrow.compute as pc
+
     hit = pc.and_(pc.is_valid(start), pc.is_valid(end))
     if interval.end is not None:
         hit = pc.and_kleene(hit, pc.less_equal(start, arrow_values.timestamp(interval.end)))
@@ -138,6 +142,8 @@ def meeting_rows(
 
 def rows_in(column: pa.ChunkedArray, wanted: frozenset[str]) -> NDArray[np.bool_]:
     """Rows whose value is one of ``wanted``."""
+    import pyarrow.compute as pc
+
     found = pc.is_in(column, value_set=arrow_values.strings(sorted(wanted)))
     rows: NDArray[np.bool_] = arrow_values.to_numpy(found)
     return rows
@@ -165,7 +171,7 @@ def exact(
     import shapely
 
     wkb = directory.search.read_row_group(group, columns=["geometry"])["geometry"]
-    geometries = shapely.from_wkb(wkb.take(arrow_values.from_numpy(unsure)).to_pylist())
+    geometries = shapely.from_wkb(arrow_values.take_binary(wkb, unsure).to_pylist())
     hit = sure.copy()
     hit[~sure] = shapely.intersects(query.spatial, geometries)
     return local[hit]
