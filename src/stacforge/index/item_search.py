@@ -14,7 +14,6 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
 from stacforge.index.query import Query, SearchParams
 
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pystac
 
+    from stacforge.catalog.model import Item
     from stacforge.index.search import Index
 
 

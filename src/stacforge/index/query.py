@@ -21,16 +21,18 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypedDict
 import orjson
 
 from stacforge.errors import StacforgeError
-from stacforge.index.fields import Fields, FieldsLike, parse_fields
-from stacforge.index.query_extension import QueryLike, query_object, to_cql2
 from stacforge.time import parse_timestamp
 
 if TYPE_CHECKING:
     import pystac
     import shapely
 
-# shapely, pystac and cql2 are imported where a search needs them: a command-line search by
-# bbox, ids, collections or labels is over before they would have loaded.
+    from stacforge.index.fields import Fields, FieldsLike
+    from stacforge.index.query_extension import QueryLike
+
+# shapely, pystac, cql2 and the parsers of the query and fields extensions are imported where a
+# search needs them: a command-line search by bbox, ids, collections or labels is over before
+# they would have loaded.
 
 DEFAULT_LIMIT: Final = 100
 """Items per page when ``limit`` is not given."""
@@ -198,10 +200,19 @@ class Query:
             limit = min(limit, max_items)  # as pystac-client
         if not 1 <= limit <= MAX_LIMIT:
             raise StacforgeError(f"Invalid limit of {limit}, must be between 1 and 10,000")
-        query = query_object(given["query"]) if "query" in given else None
+        query = None
         filters = [parse_filter(given["filter"])] if "filter" in given else []
-        if query and (from_query := to_cql2(query)) is not None:
-            filters.append(from_query)
+        if "query" in given:
+            from stacforge.index.query_extension import query_object, to_cql2
+
+            query = query_object(given["query"])
+            if query and (from_query := to_cql2(query)) is not None:
+                filters.append(from_query)
+        fields = None
+        if "fields" in given:
+            from stacforge.index.fields import parse_fields
+
+            fields = parse_fields(given["fields"])
         return cls(
             bbox=parse_bbox(given["bbox"]) if "bbox" in given else None,
             intersects=parse_geometry(given["intersects"]) if "intersects" in given else None,
@@ -215,7 +226,7 @@ class Query:
             max_items=max_items,
             limit=limit,
             query=query,
-            fields=parse_fields(given["fields"]) if "fields" in given else None,
+            fields=fields,
             labels=(
                 *(parse_label(text, single=True) for text in _each(given.get("labels", ()))),
                 *(parse_label(text, single=False) for text in _each(given.get("label_any", ()))),

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Final, Unpack
 import numpy as np
 from numpy.typing import NDArray
 
-from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
 from stacforge.index import arrow_values, prune
 from stacforge.index.directory import IndexDirectory, read_rows, read_strings
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pystac
 
+    from stacforge.catalog.model import Item
     from stacforge.index.labels import LabelMatches
 
 # Each stage is imported by the searches that use it (labels, assets, sorting, CQL2, items),
