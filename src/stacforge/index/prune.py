@@ -170,7 +170,7 @@ def exact(
         return local
     import shapely
 
-    wkb = directory.search.read_row_group(group, columns=["geometry"])["geometry"]
+    wkb = directory.search_columns(group, ["geometry"])["geometry"]
     geometries = shapely.from_wkb(arrow_values.take_binary(wkb, unsure).to_pylist())
     hit = sure.copy()
     hit[~sure] = shapely.intersects(query.spatial, geometries)

@@ -241,7 +241,7 @@ def _matches(
     for group in prune.candidate_groups(directory, query, boxes):
         first = int(offsets[group])
         count = int(offsets[group + 1]) - first
-        table = directory.search.read_row_group(group, columns=columns) if columns else None
+        table = directory.search_columns(group, columns) if columns else None
         keep = np.ones(count, dtype=bool)
         if table is not None and boxes:
             keep &= prune.overlapping_rows(arrow_values.combined(table["bbox"]), boxes)
