@@ -1,7 +1,7 @@
 """stacforge: static STAC catalogs for EO ML datasets, and fast queries over big static catalogs.
 
 The verbs a Python user reaches for, each imported on first use (the libraries behind them
-would slow every command's start-up):
+would slow every command's start-up; so would the package metadata behind ``__version__``):
 
 - :func:`build`: a dataset's native files to a static STAC catalog with its indexes;
 - :func:`validate`: a catalog on disk against its core and extension schemas, offline;
@@ -14,9 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from stacforge._version import __version__
-
 if TYPE_CHECKING:
+    from stacforge._version import __version__
     from stacforge.builder import build
     from stacforge.catalog.validate import validate
     from stacforge.crawl import crawl
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "build", "crawl", "open_index", "validate"]
 
 _HOMES = {
+    "__version__": "stacforge._version",
     "build": "stacforge.builder",
     "crawl": "stacforge.crawl",
     "open_index": "stacforge.index.search",

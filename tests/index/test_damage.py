@@ -1,9 +1,10 @@
 """Damaged index files: every page carries a CRC32 checksum, verified on every read, so damage
-is always detected: a search fails with one line naming the file and prints nothing (the crawl's
-side is in tests/crawl/test_crawl_mirrors.py)."""
+is always detected: a search fails with one line naming the file and exit status 1, after the
+part of its answer it had written (the crawl's side is in tests/crawl/test_crawl_mirrors.py)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -36,14 +37,15 @@ def test_the_index_writes_page_checksums(rapidai4eo_catalog: Path) -> None:
         assert parquet.read().num_rows > 0
 
 
-def test_a_search_on_a_damaged_file_is_one_line_and_prints_nothing(
+def test_a_search_on_a_damaged_file_fails_in_one_line_and_no_whole_answer(
     damaged: Path, runner: CliRunner
 ) -> None:
     result = runner.invoke(
         cli, ["search", str(damaged), "--collections", "rapidai4eo_v1_labels", "--format", "items"]
     )
     assert result.exit_code == 1
-    assert result.stdout == ""
+    with pytest.raises(json.JSONDecodeError):  # the collection streamed so far, unclosed
+        json.loads(result.stdout)
     assert result.stderr.count("\n") == 1
     damaged_file = damaged / "rapidai4eo_v1_labels" / "index" / "items.parquet"
     assert f"{damaged_file}: damaged Parquet data" in result.stderr

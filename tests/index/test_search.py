@@ -23,6 +23,7 @@ import shapely
 import shapely.geometry
 from click.testing import CliRunner
 
+from stacforge import hrefs
 from stacforge.cli import cli
 from stacforge.errors import InputError, StacforgeError
 from stacforge.index import label_order, open_index
@@ -673,6 +674,34 @@ def test_stored_hrefs_resolve_as_one_at_a_time(
     assert absolute(directory, pa.array(stored, pa.string())).to_pylist() == expected
     chunked = pa.chunked_array([pa.array(stored[:5], pa.string()), pa.array(stored[5:])])
     assert absolute(directory, chunked).to_pylist() == expected
+
+
+def test_asset_hrefs_resolve_as_one_at_a_time(
+    tmp_path: Path, write_index: Callable[..., Any], make_item: Callable[..., Item]
+) -> None:
+    """Asset hrefs are resolved a folder per item at a time; every form gives what resolving
+    each href against its item gives."""
+    forms = [
+        "x.tif", "./x.tif", "../x.tif", "../../c/d/e.tif", "../" * 40 + "f.tif", "c/./d.tif",
+        "c/../d.tif", "c//d.tif", "c/d/", "", ".", "..", "../", "../.", ".hidden", "..x/y.tif",
+        "...", "c/...", "c:d.tif", "ab:c", "?q=1", "#frag", "c/?q=a/b", "c/d.tif?sig=../x#y",
+        "https://example.com/c/../d.tif", "file:///c/d.tif", "/c/../d.tif", "//host/x.tif",
+    ]  # fmt: skip
+    assets = {f"a{i}": {"href": href, "roles": ["data"]} for i, href in enumerate(forms)}
+    places = {"local": str(tmp_path / "a/b/local.json"), "url": "https://host/c/d/url.json"}
+    items = [
+        (make_item(name, i, 0, assets=assets), href)
+        for i, (name, href) in enumerate(places.items())
+    ]
+    write_index(tmp_path / "a/b/index", items)
+    directory = IndexDirectory(tmp_path / "a/b/index")
+    index = open_index(tmp_path / "a/b/index")
+    for name in places:
+        stored = directory.search.read(columns=["id", "href"]).to_pylist()
+        base = directory.absolute(next(row["href"] for row in stored if row["id"] == name))
+        expected = [hrefs.join(base, href) for href in forms]
+        assert sorted(index.hrefs(ids=[name])) == sorted(expected)
+        assert sorted(index.hrefs(ids=[name], asset_roles=["data"])) == sorted(expected)
 
 
 def test_relative_forms_of_absolute_paths() -> None:

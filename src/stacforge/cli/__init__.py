@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from stacforge._version import __version__
 from stacforge.errors import StacforgeError
 
 _COMMANDS = {
@@ -68,7 +67,25 @@ def _exit_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: the version comes from the package metadata, read only when asked
+    (``click.version_option`` wants it before any command runs: 20 ms of every start-up)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from stacforge._version import __version__
+
+    click.echo(f"stacforge, version {__version__}")
+    ctx.exit()
+
+
 @click.group(name="stacforge", cls=_Group)
-@click.version_option(__version__, prog_name="stacforge")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Build static STAC catalogs for EO ML datasets, and query big static catalogs fast."""

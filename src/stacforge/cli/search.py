@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from stacforge.index.item_search import ItemSearch
 
 FORMATS = ("ids", "items", "hrefs", "count")
-_SPOOL_BYTES = 64 << 20
 
 
 @click.command("search")
@@ -115,6 +113,9 @@ def search_command(
     Every filter combines with AND. Label conditions select label items and the items they
     name as their source, across all INDEXes. Asset filters keep only matching assets (and
     items with at least one).
+
+    The answer is written as it is found. A search that fails part-way (a damaged index file)
+    prints its error and exits with status 1, after the part of the answer already written.
     """
     from stacforge.index.search import open_index
 
@@ -139,31 +140,43 @@ def search_command(
     }
     search = index.search(**{name: value for name, value in params.items() if value is not None})
     if output == "count":
-        chunks: Iterator[bytes] = iter([b"%d\n" % search.count()])
+        chunks: Iterator[bytes | memoryview] = iter([b"%d\n" % search.count()])
     elif output == "items":
         chunks = _feature_collection(search)
     else:
-        lines = search.ids() if output == "ids" else search.hrefs()
-        chunks = (line.encode() + b"\n" for line in lines)
-    # The answer is spooled (in memory, on disk past 64 MiB) and printed once complete, so that
-    # an error part-way (a damaged index file) prints its one line and nothing partial that a
-    # download tool would take for the whole list.
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+        blocks = search.ids_as_arrow() if output == "ids" else search.hrefs_as_arrow()
+        chunks = map(_lines, blocks)
+    out = sys.stdout.buffer
+    try:
         for chunk in chunks:
-            spool.write(chunk)
-        spool.seek(0)
-        out = sys.stdout.buffer
-        try:
-            shutil.copyfileobj(spool, out)
-            out.flush()
-        except BrokenPipeError:
-            # The reader (`head`, a download tool) stopped early: not an error.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            out.write(chunk)
+        out.flush()
+    except BrokenPipeError:
+        # The reader (`head`, a download tool) stopped early: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _lines(strings: pa.Array) -> memoryview:
+    """Arrow strings (no nulls) as UTF-8 text, one per line: their data with a newline after
+    each, without a Python string."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not len(strings):
+        return memoryview(b"")
+    _, offset_buffer, data_buffer = strings.buffers()
+    large = pa.types.is_large_string(strings.type)
+    offsets = np.frombuffer(offset_buffer, dtype=np.int64 if large else np.int32)
+    offsets = offsets[strings.offset : strings.offset + len(strings) + 1]
+    data = np.frombuffer(data_buffer or b"", dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return np.insert(data, offsets[1:] - offsets[0], ord("\n")).data
 
 
 def _feature_collection(search: ItemSearch) -> Iterator[bytes]:
     """A GeoJSON FeatureCollection, one feature per line, streamed; ``numberReturned`` and
     ``numberMatched`` at its end (counted again only when ``--max-items`` cut the result)."""
+    import orjson
+
     yield b'{"type":"FeatureCollection","features":['
     separator = b"\n"
     returned = 0

@@ -9,7 +9,8 @@ the stac-geoparquet adapter :mod:`.geoparquet`), :mod:`.runs` (external sort alo
 (:mod:`.item_search`), which join :mod:`.query` (parameters, with the STAC API
 :mod:`.query_extension` and :mod:`.fields`), :mod:`.discovery`
 (finding indexes), :mod:`.directory` (an opened index), :mod:`.prune` (row groups and rows of
-``search.parquet``), :mod:`.labels`, :mod:`.assets`, :mod:`.cql2_filter` and :mod:`.sort`;
+``search.parquet``), :mod:`.labels`, :mod:`.assets`, :mod:`.cql2_filter` and :mod:`.sort`,
+with :mod:`.arrow_values` (Arrow values made and read without pyarrow's pandas conversions);
 :func:`read_items` (:mod:`.reader`, :mod:`.rows`) turns rows back into item dicts.
 """
 

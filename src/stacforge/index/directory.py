@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from stacforge import hrefs
 from stacforge.errors import InputError
-from stacforge.index import layout
+from stacforge.index import arrow_values, layout
 from stacforge.index.manifest import read_manifest
 
 
@@ -101,14 +101,22 @@ class IndexDirectory:
             return np.arange(self.manifest.items, dtype=np.int64)
         if not self.manifest.label_rows:
             return np.array([], dtype=np.int64)
+        import pyarrow.compute as pc  # here: a bbox search never imports Arrow's compute module
+
         rows = self.labels.read(columns=["row"])["row"]
         # Arrow's hash unique then a sort: a fifth of np.unique's time on 10^5 rows.
-        return np.sort(pc.unique(rows).to_numpy()).astype(np.int64)
+        return np.sort(arrow_values.to_numpy(pc.unique(rows))).astype(np.int64)
 
     @functools.cached_property
     def collections(self) -> frozenset[str]:
         """The ``collection`` ids of the items (from the manifest)."""
         return frozenset(self.manifest.collections)
+
+    def search_columns(self, group: int, columns: list[str]) -> pa.Table:
+        """Columns of one row group of ``search.parquet``, read on the calling thread: they
+        are narrow, and starting Arrow's thread pool (and stopping it at exit) costs a cold
+        command more than it saves (6-8 ms)."""
+        return self.search.read_row_group(group, columns=columns, use_threads=False)
 
     def absolute(self, href: str) -> str:
         """An href stored in the index (relative to its directory) as an absolute one."""
@@ -189,17 +197,32 @@ def row_group_statistics(parquet: pq.ParquetFile, column: str) -> tuple[list[Any
         (i for i in range(metadata.num_columns) if metadata.schema.column(i).path == column),
         None,
     )
+    # Times as index files store them come from the raw integers: ``Statistics.min`` of a
+    # time with a time zone asks pyarrow's pandas shim (see :mod:`.arrow_values`).
+    micros = index is not None and _is_utc_micros(metadata.schema.column(index).logical_type)
     mins: list[Any] = []
     maxs: list[Any] = []
     for group in range(metadata.num_row_groups):
         stats = None if index is None else metadata.row_group(group).column(index).statistics
         if stats is not None and stats.has_min_max:
-            mins.append(stats.min)
-            maxs.append(stats.max)
+            mins.append(stats.min_raw if micros else stats.min)
+            maxs.append(stats.max_raw if micros else stats.max)
         else:
             mins.append(None)
             maxs.append(None)
+    if micros:
+        return arrow_values.datetimes(mins), arrow_values.datetimes(maxs)
     return mins, maxs
+
+
+def _is_utc_micros(logical_type: Any) -> bool:
+    """Whether a Parquet logical type is a UTC timestamp in microseconds (``TIMESTAMP``)."""
+    found = orjson.loads(logical_type.to_json())
+    return bool(
+        found.get("Type") == "Timestamp"
+        and found.get("isAdjustedToUTC")
+        and found.get("timeUnit") == "microseconds"
+    )
 
 
 def read_rows(
@@ -218,18 +241,51 @@ def read_rows(
         rows: Row numbers.
         columns: Columns to read (dotted paths select struct fields); None reads all.
     """
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
-    groups = np.searchsorted(offsets, ordered, side="right") - 1
-    parts = []
-    for group in np.unique(groups):
-        local = ordered[groups == group] - offsets[group]
-        parts.append(parquet.read_row_group(int(group), columns=columns).take(local))
+    order, groups = _by_row_group(offsets, rows)
+    parts = [
+        parquet.read_row_group(group, columns=columns).take(arrow_values.from_numpy(local))
+        for group, local in groups
+    ]
     if not parts:
         if not parquet.metadata.num_row_groups:
             return parquet.schema_arrow.empty_table()
         return parquet.read_row_group(0, columns=columns).slice(0, 0)
     table = pa.concat_tables(parts)
-    if np.all(order[1:] > order[:-1]):
+    if order is None:
         return table
-    return table.take(np.argsort(order, kind="stable"))
+    return table.take(arrow_values.from_numpy(order))
+
+
+def read_strings(
+    parquet: pq.ParquetFile, offsets: NDArray[np.int64], rows: NDArray[np.int64], column: str
+) -> pa.Array:
+    """:func:`read_rows` of one string column, picked by
+    :func:`~stacforge.index.arrow_values.take_binary` (a cold search for ids never imports
+    ``pyarrow.compute``), read on the calling thread (see :meth:`IndexDirectory.search_columns`).
+    """
+    order, groups = _by_row_group(offsets, rows)
+    parts = [
+        arrow_values.take_binary(
+            parquet.read_row_group(group, columns=[column], use_threads=False)[column], local
+        )
+        for group, local in groups
+    ]
+    if not parts:
+        return pa.nulls(0, parquet.schema_arrow.field(column).type)
+    found = pa.concat_arrays(parts)
+    return found if order is None else arrow_values.take_binary(found, order)
+
+
+def _by_row_group(
+    offsets: NDArray[np.int64], rows: NDArray[np.int64]
+) -> tuple[NDArray[np.intp] | None, list[tuple[int, NDArray[np.int64]]]]:
+    """``rows`` (any order, no repeats) sorted and split by row group: how to put the sorted
+    rows back in the order of ``rows`` (None when they are in order), and each row group's
+    rows as numbers within it."""
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    groups = np.searchsorted(offsets, ordered, side="right") - 1
+    found = [(int(group), ordered[groups == group] - offsets[group]) for group in np.unique(groups)]
+    if np.all(order[1:] > order[:-1]):
+        return None, found
+    return np.argsort(order, kind="stable"), found

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from stacforge.index import arrow_values
 from stacforge.index.directory import IndexDirectory
 
 
@@ -30,5 +30,7 @@ class Hits:
         """The hits of ``rows`` (some of :attr:`rows`, in their new order) and their assets."""
         assets = self.assets
         if assets is not None:
-            assets = assets.filter(pc.is_in(assets["row"], pa.array(rows)))
+            import pyarrow.compute as pc
+
+            assets = assets.filter(pc.is_in(assets["row"], arrow_values.from_numpy(rows)))
         return Hits(self.directory, rows, assets)

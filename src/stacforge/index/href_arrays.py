@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stacforge import hrefs
+from stacforge.index import arrow_values
 from stacforge.index.directory import IndexDirectory
 
 _STEPS_UP: Final = r"^(?:\.\./)+"
@@ -29,30 +30,29 @@ def absolute(directory: IndexDirectory, stored: pa.Array | pa.ChunkedArray) -> p
     the base directory less one folder per step, then the rest; other relative hrefs are
     resolved one by one.
     """
-    if isinstance(stored, pa.ChunkedArray):
-        stored = stored.combine_chunks()
-    is_absolute = pc.fill_null(pc.match_substring_regex(stored, hrefs.ABSOLUTE), False)
+    stored = arrow_values.combined(stored)
+    no = arrow_values.scalar(False)
+    is_absolute = pc.fill_null(pc.match_substring_regex(stored, hrefs.ABSOLUTE), no)
     rest = pc.replace_substring_regex(stored, _STEPS_UP, "", max_replacements=1)
-    steps = pc.divide(pc.subtract(pc.binary_length(stored), pc.binary_length(rest)), 3)
-    steps = pc.fill_null(steps, 0)
+    steps = pc.subtract(pc.binary_length(stored), pc.binary_length(rest))
+    steps = pc.fill_null(pc.divide(steps, arrow_values.scalar(3)), arrow_values.scalar(0))
     folders = [folder for folder in directory.base.split("/") if folder]
-    bases = pa.array(
+    bases = arrow_values.strings(
         [
             "/" + "".join(f"{folder}/" for folder in folders[: max(len(folders) - up, 0)])
             for up in range((pc.max(steps).as_py() or 0) + 1)
         ]
     )
-    result = pc.if_else(
-        is_absolute, stored, pc.binary_join_element_wise(bases.take(steps), rest, "")
-    )
-    irregular = pc.fill_null(pc.match_substring_regex(rest, _IRREGULAR), False)
-    odd = np.flatnonzero(pc.and_not(irregular, is_absolute).to_numpy(zero_copy_only=False))
+    joined = pc.binary_join_element_wise(bases.take(steps), rest, arrow_values.scalar(""))
+    result = pc.if_else(is_absolute, stored, joined)
+    irregular = pc.fill_null(pc.match_substring_regex(rest, _IRREGULAR), no)
+    odd = np.flatnonzero(arrow_values.to_numpy(pc.and_not(irregular, is_absolute)))
     if not len(odd):
         return result
     values = result.to_pylist()
     for i in odd.tolist():
         values[i] = directory.absolute(stored[i].as_py())
-    return pa.array(values, pa.string())
+    return arrow_values.strings(values)
 
 
 def relative_to(folder: str, paths: pa.Array) -> pa.Array:
@@ -67,5 +67,8 @@ def relative_to(folder: str, paths: pa.Array) -> pa.Array:
             continue
         steps = "../" * (len(folders) - common)
         rest = pc.utf8_slice_codeunits(paths, len(ancestor))
-        relative = pc.if_else(below, pc.binary_join_element_wise(steps, rest, ""), relative)
+        joined = pc.binary_join_element_wise(
+            arrow_values.scalar(steps), rest, arrow_values.scalar("")
+        )
+        relative = pc.if_else(below, joined, relative)
     return relative

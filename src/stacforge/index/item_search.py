@@ -14,14 +14,14 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pystac
-
-from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
 from stacforge.index.query import Query, SearchParams
-from stacforge.index.reader import gc_paused
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    import pystac
+
+    from stacforge.catalog.model import Item
     from stacforge.index.search import Index
 
 
@@ -125,9 +125,18 @@ class ItemSearch:
         """The ids of the matching items (reads no item)."""
         return self._index.ids_query(self.query)
 
+    def ids_as_arrow(self) -> Iterator[pa.Array]:
+        """:meth:`ids` as Arrow string arrays, a block of matches at a time."""
+        return self._index.id_arrays_query(self.query)
+
     def hrefs(self) -> Iterator[str]:
         """The absolute hrefs of the matching items' (matching) assets."""
         return self._index.hrefs_query(self.query)
+
+    def hrefs_as_arrow(self) -> Iterator[pa.Array]:
+        """:meth:`hrefs` as Arrow string arrays, a block of matches at a time (no Python
+        string is made: half a million hrefs take a tenth of a second as ``str``)."""
+        return self._index.href_arrays_query(self.query)
 
     def count(self) -> int:
         """How many items the search returns (at most ``max_items``)."""
@@ -135,6 +144,10 @@ class ItemSearch:
 
 
 def _item_collection(collection: dict[str, Any]) -> pystac.ItemCollection:
+    import pystac
+
+    from stacforge.index.reader import gc_paused
+
     try:
         with gc_paused():
             items = [

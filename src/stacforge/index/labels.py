@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from stacforge.index import href_arrays
+from stacforge.index import arrow_values, href_arrays
 from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.query import LabelCondition
 
@@ -49,7 +49,7 @@ class LabelMatches:
     def sources(self) -> pa.Array:
         """The hrefs the matching label items name as their sources, absolute (read on first
         need: a search for label items alone never needs them)."""
-        sources = [pa.array([], pa.string())]
+        sources = [arrow_values.strings([])]
         for directory in self._directories:
             matched = self.rows[directory.path]
             if len(matched):
@@ -89,8 +89,10 @@ class LabelMatches:
         if item_hrefs is not None:
             # Hashes the group's hrefs, not the linked ones: a few thousand per group, and
             # linked hrefs may be many times that (is_in would hash them for every group).
-            found = pc.index_in(self.linked_in(directory), value_set=item_hrefs.combine_chunks())
-            named = found.drop_null().to_numpy()
+            found = pc.index_in(
+                self.linked_in(directory), value_set=arrow_values.combined(item_hrefs)
+            )
+            named = arrow_values.to_numpy(found.drop_null())
             if len(named):
                 # Items with labels of their own match by them alone (told apart only now: in
                 # an index with some unlabelled items, that reads every label row).
@@ -116,11 +118,10 @@ def label_rows(
     names = sorted({name for condition in conditions for name in condition.names})
     shares = any(condition.share for condition in conditions)
     columns = ["row", "name", "count", "value", *(["share"] if shares else [])]
-    wanted = pa.array(names, pa.string())
     groups = class_row_groups(directory, names)
     table = directory.labels.read_row_groups(groups, columns=columns)
-    table = table.filter(pc.is_in(table["name"], wanted))
-    rows = table["row"].to_numpy()
+    table = table.filter(pc.is_in(table["name"], arrow_values.strings(names)))
+    rows = arrow_values.to_numpy(table["row"])
     if any(condition.compare(0.0, condition.threshold) for condition in conditions):
         candidates = directory.labelled_rows
     else:
@@ -136,8 +137,8 @@ def label_rows(
     keep = np.ones(len(candidates), dtype=bool)
     for condition in conditions:
         values, valid = numbers[condition.share]
-        named = pc.is_in(table["name"], pa.array(condition.names, pa.string()))
-        mine = named.to_numpy(zero_copy_only=False)
+        named = pc.is_in(table["name"], arrow_values.strings(condition.names))
+        mine = arrow_values.to_numpy(named)
         # Sums per row by numpy, not a group-by (which imports Arrow's query engine, a tenth of
         # a cold search): nulls are skipped, and a row whose numbers are all null sums to NaN.
         totals = np.bincount(where[mine], values[mine], len(candidates)).astype(np.float64)
@@ -164,6 +165,6 @@ def class_row_groups(directory: IndexDirectory, names: list[str]) -> list[int]:
 
 def _known(number: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """A nullable number column as numbers (0 where null) and where they are known."""
-    valid: NDArray[np.bool_] = pc.is_valid(number).to_numpy(zero_copy_only=False)
-    values: NDArray[np.float64] = pc.fill_null(number, 0.0).to_numpy(zero_copy_only=False)
+    valid: NDArray[np.bool_] = arrow_values.to_numpy(pc.is_valid(number))
+    values: NDArray[np.float64] = arrow_values.to_numpy(number, null=0.0)
     return values, valid

@@ -3,6 +3,9 @@
 :func:`candidate_groups` skips row groups whose min/max statistics rule out a match; the
 ``*_rows`` tests then check the narrow columns of a remaining group, vectorised; :func:`exact`
 decodes geometries only for candidates whose bounds are not already inside the search box.
+
+A search by bbox alone imports neither shapely (but to test geometries on the box's edge) nor
+``pyarrow.compute`` (see :mod:`.arrow_values`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import shapely
 from numpy.typing import NDArray
 
-from stacforge.index import layout
+from stacforge.index import arrow_values
 from stacforge.index.directory import IndexDirectory
 from stacforge.index.query import Interval, Query
 
@@ -24,15 +25,27 @@ Box = tuple[float, float, float, float]
 """west, south, east, north"""
 
 
-def boxes(area: shapely.Geometry) -> list[Box]:
-    """Bounding boxes of the parts of ``area`` (of the whole, when it has many parts)."""
-    parts = shapely.get_parts(area)
-    return [_bounds(part) for part in parts] if 1 < len(parts) <= 16 else [_bounds(area)]
+def search_boxes(query: Query) -> list[Box] | None:
+    """Bounding boxes of the search area: the ``bbox`` (two where it crosses the antimeridian),
+    or those of the parts of ``intersects`` (of the whole, when it has many parts); None
+    without a search area.
 
+    A ``bbox`` needs no geometry library: shapely is imported only when a geometry must be
+    tested (see :func:`exact`).
+    """
+    if query.bbox is not None:
+        west, south, east, north = query.bbox
+        if west <= east:
+            return [query.bbox]
+        return [(west, south, 180.0, north), (-180.0, south, east, north)]
+    if query.intersects is None:
+        return None
+    import shapely
 
-def _bounds(geometry: shapely.Geometry) -> Box:
-    west, south, east, north = (float(v) for v in shapely.bounds(geometry))
-    return west, south, east, north
+    parts = shapely.get_parts(query.intersects)
+    if not 1 < len(parts) <= 16:
+        parts = [query.intersects]
+    return [(float(w), float(s), float(e), float(n)) for w, s, e, n in shapely.bounds(parts)]
 
 
 def candidate_groups(
@@ -89,7 +102,9 @@ def _may_hold(low: Any, high: Any, wanted: frozenset[str] | None) -> bool:
 
 def _corners(bbox: pa.StructArray) -> list[NDArray[np.float64]]:
     """xmin, ymin, xmax, ymax; NaN for items without geometry (no comparison holds)."""
-    return [bbox.field(n).to_numpy(zero_copy_only=False) for n in ("xmin", "ymin", "xmax", "ymax")]
+    return [
+        arrow_values.to_numpy(bbox.field(n), null=np.nan) for n in ("xmin", "ymin", "xmax", "ymax")
+    ]
 
 
 def overlapping_rows(bbox: pa.StructArray, area_boxes: list[Box]) -> NDArray[np.bool_]:
@@ -101,8 +116,9 @@ def overlapping_rows(bbox: pa.StructArray, area_boxes: list[Box]) -> NDArray[np.
     return hit
 
 
-def _inside(bbox: pa.StructArray, box: Box) -> NDArray[np.bool_]:
-    xmin, ymin, xmax, ymax = _corners(bbox)
+def _inside(bbox: pa.StructArray, box: Box, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Which of ``rows`` have bounds inside ``box``."""
+    xmin, ymin, xmax, ymax = (corner[rows] for corner in _corners(bbox))
     west, south, east, north = box
     inside: NDArray[np.bool_] = (xmin >= west) & (xmax <= east) & (ymin >= south) & (ymax <= north)
     return inside
@@ -112,19 +128,24 @@ def meeting_rows(
     start: pa.ChunkedArray, end: pa.ChunkedArray, interval: Interval
 ) -> NDArray[np.bool_]:
     """Rows whose time interval meets ``interval`` (rows without a time never do)."""
+    import pyarrow.compute as pc
+
     hit = pc.and_(pc.is_valid(start), pc.is_valid(end))
     if interval.end is not None:
-        hit = pc.and_kleene(hit, pc.less_equal(start, pa.scalar(interval.end, layout.TIMESTAMP)))
+        hit = pc.and_kleene(hit, pc.less_equal(start, arrow_values.timestamp(interval.end)))
     if interval.start is not None:
-        hit = pc.and_kleene(hit, pc.greater_equal(end, pa.scalar(interval.start, layout.TIMESTAMP)))
-    met: NDArray[np.bool_] = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+        hit = pc.and_kleene(hit, pc.greater_equal(end, arrow_values.timestamp(interval.start)))
+    # No nulls are left: a row without both times is false, and false AND unknown is false.
+    met: NDArray[np.bool_] = arrow_values.to_numpy(hit)
     return met
 
 
 def rows_in(column: pa.ChunkedArray, wanted: frozenset[str]) -> NDArray[np.bool_]:
     """Rows whose value is one of ``wanted``."""
-    found = pc.is_in(column, value_set=pa.array(sorted(wanted), pa.string()))
-    rows: NDArray[np.bool_] = found.to_numpy(zero_copy_only=False)
+    import pyarrow.compute as pc
+
+    found = pc.is_in(column, value_set=arrow_values.strings(sorted(wanted)))
+    rows: NDArray[np.bool_] = arrow_values.to_numpy(found)
     return rows
 
 
@@ -132,24 +153,25 @@ def exact(
     directory: IndexDirectory,
     group: int,
     local: NDArray[np.intp],
-    area: shapely.Geometry,
     query: Query,
     table: pa.Table | None,
 ) -> NDArray[np.intp]:
-    """The candidates (rows ``local`` of row group ``group``) whose geometry intersects
-    ``area``.
+    """The candidates (rows ``local`` of row group ``group``) whose geometry intersects the
+    search area.
 
     For a bbox search, candidates whose bounds lie inside the box need no geometry.
     """
     if query.bbox is not None and table is not None and query.bbox[0] <= query.bbox[2]:
-        sure = _inside(table["bbox"].combine_chunks().take(local), query.bbox)
+        sure = _inside(arrow_values.combined(table["bbox"]), query.bbox, local)
     else:
         sure = np.zeros(len(local), dtype=bool)
     unsure = local[~sure]
     if not len(unsure):
         return local
-    wkb = directory.search.read_row_group(group, columns=["geometry"])["geometry"]
-    geometries = shapely.from_wkb(wkb.take(unsure).to_numpy(zero_copy_only=False))
+    import shapely
+
+    wkb = directory.search_columns(group, ["geometry"])["geometry"]
+    geometries = shapely.from_wkb(arrow_values.take_binary(wkb, unsure).to_pylist())
     hit = sure.copy()
-    hit[~sure] = shapely.intersects(area, geometries)
+    hit[~sure] = shapely.intersects(query.spatial, geometries)
     return local[hit]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
+import functools
 import math
 import operator
 import re
@@ -15,18 +16,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypedDict
 
-import cql2
 import orjson
-import pystac
-import shapely
-import shapely.geometry
 
 from stacforge.errors import StacforgeError
-from stacforge.index.fields import Fields, FieldsLike, parse_fields
-from stacforge.index.query_extension import QueryLike, query_object, to_cql2
 from stacforge.time import parse_timestamp
+
+if TYPE_CHECKING:
+    import pystac
+    import shapely
+
+    from stacforge.index.fields import Fields, FieldsLike
+    from stacforge.index.query_extension import QueryLike
+
+# shapely, pystac, cql2 and the parsers of the query and fields extensions are imported where a
+# search needs them: a command-line search by bbox, ids, collections or labels is over before
+# they would have loaded.
 
 DEFAULT_LIMIT: Final = 100
 """Items per page when ``limit`` is not given."""
@@ -162,12 +168,16 @@ class Query:
         """Whether the query keeps only some of each item's assets."""
         return any(f is not None for f in (self.asset_roles, self.asset_keys, self.asset_datetime))
 
-    @property
+    @functools.cached_property
     def spatial(self) -> shapely.Geometry | None:
-        """The search area (the ``bbox`` as a polygon, or ``intersects``)."""
-        if self.bbox is not None:
-            return bbox_geometry(self.bbox)
-        return self.intersects
+        """The search area (the ``bbox`` as a polygon, or ``intersects``), prepared for the
+        many geometries tested against it."""
+        import shapely
+
+        area = bbox_geometry(self.bbox) if self.bbox is not None else self.intersects
+        if area is not None:
+            shapely.prepare(area)
+        return area
 
     @classmethod
     def from_params(cls, **params: Any) -> Query:
@@ -190,10 +200,19 @@ class Query:
             limit = min(limit, max_items)  # as pystac-client
         if not 1 <= limit <= MAX_LIMIT:
             raise StacforgeError(f"Invalid limit of {limit}, must be between 1 and 10,000")
-        query = query_object(given["query"]) if "query" in given else None
+        query = None
         filters = [parse_filter(given["filter"])] if "filter" in given else []
-        if query and (from_query := to_cql2(query)) is not None:
-            filters.append(from_query)
+        if "query" in given:
+            from stacforge.index.query_extension import query_object, to_cql2
+
+            query = query_object(given["query"])
+            if query and (from_query := to_cql2(query)) is not None:
+                filters.append(from_query)
+        fields = None
+        if "fields" in given:
+            from stacforge.index.fields import parse_fields
+
+            fields = parse_fields(given["fields"])
         return cls(
             bbox=parse_bbox(given["bbox"]) if "bbox" in given else None,
             intersects=parse_geometry(given["intersects"]) if "intersects" in given else None,
@@ -207,7 +226,7 @@ class Query:
             max_items=max_items,
             limit=limit,
             query=query,
-            fields=parse_fields(given["fields"]) if "fields" in given else None,
+            fields=fields,
             labels=(
                 *(parse_label(text, single=True) for text in _each(given.get("labels", ()))),
                 *(parse_label(text, single=False) for text in _each(given.get("label_any", ()))),
@@ -304,6 +323,8 @@ def _numbers(numbers: Sequence[float]) -> str:
 
 def bbox_geometry(bbox: tuple[float, float, float, float]) -> shapely.Geometry:
     """The box as a polygon; two boxes where it crosses the antimeridian (``west > east``)."""
+    import shapely
+
     west, south, east, north = bbox
     if west <= east:
         return shapely.box(west, south, east, north)
@@ -317,6 +338,9 @@ def parse_geometry(
 ) -> shapely.Geometry:
     """A shapely geometry from GeoJSON (dict, text or file path), a shapely geometry or an
     object with ``__geo_interface__``."""
+    import shapely
+    import shapely.geometry
+
     if isinstance(value, shapely.Geometry):
         return value
     if not isinstance(value, Mapping | str):
@@ -443,6 +467,8 @@ def _instant(text: str) -> tuple[datetime, datetime]:
 
 def parse_filter(value: Mapping[str, Any] | str) -> dict[str, Any]:
     """CQL2 JSON from CQL2 text or JSON (validated by the ``cql2`` package)."""
+    import cql2
+
     try:
         if isinstance(value, str):
             text = value.strip()

@@ -19,24 +19,29 @@ import itertools
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Unpack
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 import numpy as np
-import pystac
-import shapely
 from numpy.typing import NDArray
 
-from stacforge.catalog.model import Item
 from stacforge.errors import StacforgeError
-from stacforge.index import assets, cql2_filter, prune
-from stacforge.index.directory import IndexDirectory, read_rows
+from stacforge.index import arrow_values, prune
+from stacforge.index.directory import IndexDirectory, read_rows, read_strings
 from stacforge.index.discovery import index_directories
 from stacforge.index.hits import Hits
 from stacforge.index.item_search import ItemSearch
-from stacforge.index.labels import LabelMatches
 from stacforge.index.query import Query, SearchParams
-from stacforge.index.reader import gc_paused, item_dicts
-from stacforge.index.sort import sorted_blocks
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pystac
+
+    from stacforge.catalog.model import Item
+    from stacforge.index.labels import LabelMatches
+
+# Each stage is imported by the searches that use it (labels, assets, sorting, CQL2, items),
+# with what it needs (pyarrow.compute, shapely, pystac, stac-geoparquet): a command-line search
+# for ids or a count by bbox is over in less time than their imports would take.
 
 _ITEMS_AT_ONCE: Final = 256
 """Items turned into pystac objects at a time."""
@@ -88,6 +93,10 @@ class Index:
 
     def items(self, **params: Unpack[SearchParams]) -> Iterator[pystac.Item]:
         """The matching items, one at a time."""
+        import pystac
+
+        from stacforge.index.reader import gc_paused
+
         dicts = self.item_dicts(**params)
         while batch := list(itertools.islice(dicts, _ITEMS_AT_ONCE)):
             with gc_paused():
@@ -115,6 +124,9 @@ class Index:
 
     def item_dicts_query(self, query: Query) -> Iterator[Item]:
         """:meth:`item_dicts` of a parsed query (with ``fields`` applied)."""
+        from stacforge.index import assets
+        from stacforge.index.reader import item_dicts
+
         for hits in self._blocks(query):
             directory = hits.directory
             table = read_rows(directory.items, directory.items_offsets, hits.rows)
@@ -132,13 +144,24 @@ class Index:
 
     def ids_query(self, query: Query) -> Iterator[str]:
         """:meth:`ids` of a parsed query."""
+        for block in self.id_arrays_query(query):
+            yield from block.to_pylist()
+
+    def id_arrays_query(self, query: Query) -> Iterator[pa.Array]:
+        """The ids of a parsed query as Arrow string arrays, a block of matches at a time."""
         for hits in self._blocks(query):
             directory = hits.directory
-            table = read_rows(directory.search, directory.search_offsets, hits.rows, ["id"])
-            yield from table["id"].to_pylist()
+            yield read_strings(directory.search, directory.search_offsets, hits.rows, "id")
 
     def hrefs_query(self, query: Query) -> Iterator[str]:
         """:meth:`hrefs` of a parsed query."""
+        for block in self.href_arrays_query(query):
+            yield from block.to_pylist()
+
+    def href_arrays_query(self, query: Query) -> Iterator[pa.Array]:
+        """The hrefs of a parsed query as Arrow string arrays, a block of matches at a time."""
+        from stacforge.index import assets
+
         for hits in self._blocks(query):
             yield from assets.absolute_hrefs(hits)
 
@@ -157,11 +180,17 @@ class Index:
 
     def _blocks(self, query: Query) -> Iterator[Hits]:
         """The hits of ``query`` in output order, a block at a time."""
-        labelled = LabelMatches(self.directories, query.labels) if query.labels else None
+        labelled = None
+        if query.labels:
+            from stacforge.index.labels import LabelMatches
+
+            labelled = LabelMatches(self.directories, query.labels)
         matches = (
             hits for directory in self.directories for hits in _matches(directory, query, labelled)
         )
         if query.sortby:
+            from stacforge.index.sort import sorted_blocks
+
             self._check_sortable(query)
             yield from sorted_blocks(list(matches), query)
             return
@@ -181,50 +210,60 @@ def _matches(
 ) -> Iterator[Hits]:
     """The rows of ``directory`` that match ``query``, a ``search.parquet`` row group at a
     time."""
-    area = query.spatial
-    boxes = None
-    if area is not None:
-        boxes = prune.boxes(area)
-        shapely.prepare(area)
+    boxes = prune.search_boxes(query)
     if query.collections is not None and not query.collections & directory.collections:
         return
+    # When every item of the directory is in a wanted collection, its rows need no test.
+    collections = query.collections
+    known = directory.manifest.collections
+    if (
+        collections is not None
+        and directory.collections <= collections
+        and sum(summary.items for summary in known.values()) == directory.manifest.items
+    ):
+        collections = None
     links = labelled is not None and labelled.has_unlabelled(directory)
     columns = ["bbox"] if boxes else []
     if query.datetime is not None:
         columns += ["start", "end"]
-    if query.collections is not None:
+    if collections is not None:
         columns.append("collection")
     if query.ids is not None:
         columns.append("id")
     if links:
         columns.append("href")
+    match_assets = None
+    if query.filters_assets:
+        from stacforge.index import assets
+
+        match_assets = assets.asset_filter(directory, query)
     offsets = directory.search_offsets
     for group in prune.candidate_groups(directory, query, boxes):
         first = int(offsets[group])
         count = int(offsets[group + 1]) - first
-        table = directory.search.read_row_group(group, columns=columns) if columns else None
+        table = directory.search_columns(group, columns) if columns else None
         keep = np.ones(count, dtype=bool)
         if table is not None and boxes:
-            keep &= prune.overlapping_rows(table["bbox"].combine_chunks(), boxes)
+            keep &= prune.overlapping_rows(arrow_values.combined(table["bbox"]), boxes)
         if table is not None and query.datetime is not None:
             keep &= prune.meeting_rows(table["start"], table["end"], query.datetime)
-        if table is not None and query.collections is not None:
-            keep &= prune.rows_in(table["collection"], query.collections)
+        if table is not None and collections is not None:
+            keep &= prune.rows_in(table["collection"], collections)
         if table is not None and query.ids is not None:
             keep &= prune.rows_in(table["id"], query.ids)
         if labelled is not None:
             item_hrefs = table["href"] if links and table is not None else None
             keep &= labelled.in_group(directory, first, count, item_hrefs)
         local = np.flatnonzero(keep)
-        if area is not None and len(local):
-            local = prune.exact(directory, group, local, area, query, table)
+        if boxes is not None and len(local):
+            local = prune.exact(directory, group, local, query, table)
         rows = (local + first).astype(np.int64)
         if query.filter is not None and len(rows):
             rows = rows[_filtered(directory, rows, query.filter)]
         matching = None
-        if query.filters_assets and len(rows):
-            matching = assets.matching_assets(directory, rows, query)
-            rows = np.unique(matching["row"].to_numpy()).astype(np.int64)
+        if match_assets is not None and len(rows):
+            matching = match_assets(rows)
+            rows = np.unique(arrow_values.to_numpy(matching["row"])).astype(np.int64)
         if len(rows):
             yield Hits(directory, rows, matching)
 
@@ -238,6 +277,8 @@ def _filtered(
     directory: IndexDirectory, rows: NDArray[np.int64], expr: Mapping[str, Any]
 ) -> NDArray[np.bool_]:
     """Which ``rows`` meet a CQL2 filter (its properties read from ``items.parquet``)."""
+    from stacforge.index import cql2_filter
+
     available = set(directory.items.schema_arrow.names)
     columns = sorted(cql2_filter.referenced_properties(expr) & available)
     table = read_rows(directory.items, directory.items_offsets, rows, columns or ["id"])
