@@ -50,3 +50,14 @@ def test_take_binary_is_take() -> None:
     blobs = pa.chunked_array([[b"x"], [b"yz", None]], pa.large_binary())
     assert arrow_values.take_binary(blobs, np.array([2, 1, 0])).to_pylist() == [None, b"yz", b"x"]
     assert arrow_values.take_binary(blobs, np.array([], dtype=np.intp)).to_pylist() == []
+
+
+def test_distinct_is_numpys_unique() -> None:
+    rng = np.random.default_rng(0)
+    for values in (
+        np.array([], dtype=np.int64),
+        np.array([7]),
+        rng.integers(0, 50, 1000),
+        rng.integers(0, 10**12, 300),
+    ):
+        assert np.array_equal(arrow_values.distinct(values), np.unique(values))

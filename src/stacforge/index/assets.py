@@ -268,7 +268,7 @@ def _resolved(
         The dictionaries of folders and names, extended.
     """
     rows = arrow_values.to_numpy(assets.column("row"))[relative]
-    items = np.unique(rows)
+    items = arrow_values.distinct(rows)
     stored = read_rows(directory.search, directory.search_offsets, items, ["href"])["href"]
     bases = href_arrays.absolute(directory, stored).to_pylist()
     base_at = np.searchsorted(items, rows)

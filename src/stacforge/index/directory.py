@@ -285,7 +285,10 @@ def _by_row_group(
     order = np.argsort(rows, kind="stable")
     ordered = rows[order]
     groups = np.searchsorted(offsets, ordered, side="right") - 1
-    found = [(int(group), ordered[groups == group] - offsets[group]) for group in np.unique(groups)]
+    found = [
+        (int(group), ordered[groups == group] - offsets[group])
+        for group in arrow_values.distinct(groups)
+    ]
     if np.all(order[1:] > order[:-1]):
         return None, found
     return np.argsort(order, kind="stable"), found

@@ -126,7 +126,7 @@ def label_rows(
         candidates = directory.labelled_rows
     else:
         # Every condition fails for an item that lists none of its classes (it counts 0).
-        candidates = np.unique(rows)
+        candidates = arrow_values.distinct(rows)
     if not len(candidates):
         return candidates
     where = np.searchsorted(candidates, rows)

@@ -263,7 +263,7 @@ def _matches(
         matching = None
         if match_assets is not None and len(rows):
             matching = match_assets(rows)
-            rows = np.unique(arrow_values.to_numpy(matching["row"])).astype(np.int64)
+            rows = arrow_values.distinct(arrow_values.to_numpy(matching["row"])).astype(np.int64)
         if len(rows):
             yield Hits(directory, rows, matching)
 
