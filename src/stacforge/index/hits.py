@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
 from stacforge.index import arrow_values
-from stacforge.index.directory import IndexDirectory
+from stacforge.index.directory import IndexDirectory, read_strings
+
+if TYPE_CHECKING:
+    from stacforge.index.labels import LabelMatches
 
 
 @dataclass(frozen=True)
@@ -20,11 +24,23 @@ class Hits:
         directory: Where the rows are.
         rows: Item row numbers.
         assets: With asset filters, the matching ``assets.parquet`` rows of these items.
+        labels: With label conditions, the matches (which know the ids of label items).
     """
 
     directory: IndexDirectory
     rows: NDArray[np.int64]
     assets: pa.Table | None = None
+    labels: LabelMatches | None = None
+
+    def ids(self) -> pa.Array:
+        """The item ids of :attr:`rows`: from the label rows read when the label matches have
+        them, else from ``search.parquet``."""
+        if self.labels is not None:
+            ids = self.labels.ids_of(self.directory, self.rows)
+            if ids is not None:
+                return ids
+        directory = self.directory
+        return read_strings(directory.search, directory.search_offsets, self.rows, "id")
 
     def only(self, rows: NDArray[np.int64]) -> Hits:
         """The hits of ``rows`` (some of :attr:`rows`, in their new order) and their assets."""
@@ -33,4 +49,4 @@ class Hits:
             import pyarrow.compute as pc
 
             assets = assets.filter(pc.is_in(assets["row"], arrow_values.from_numpy(rows)))
-        return Hits(self.directory, rows, assets)
+        return Hits(self.directory, rows, assets, self.labels)

@@ -35,11 +35,25 @@ class LabelMatches:
         self, directories: Iterable[IndexDirectory], conditions: tuple[LabelCondition, ...]
     ) -> None:
         self._directories = list(directories)
-        self.rows: dict[Path, NDArray[np.int64]] = {
+        found = {
             directory.path: label_rows(directory, conditions) for directory in self._directories
         }
+        self.rows: dict[Path, NDArray[np.int64]] = {path: rows for path, (rows, _) in found.items()}
         """The matching label items' rows."""
+        self._ids = {path: ids for path, (_, ids) in found.items()}
         self._linked: dict[Path, pa.Array] = {}
+
+    def ids_of(self, directory: IndexDirectory, rows: NDArray[np.int64]) -> pa.Array | None:
+        """The item ids of ``rows``, if they are all matching label items whose ids came with
+        their label rows (so ``search.parquet`` need not be read for them); else None."""
+        ids = self._ids[directory.path]
+        matched = self.rows[directory.path]
+        if ids is None or not len(rows):
+            return None
+        at = np.searchsorted(matched, rows)
+        if at.max() >= len(matched) or not np.array_equal(matched[at], rows):
+            return None
+        return arrow_values.take_binary(ids, at)
 
     def has_unlabelled(self, directory: IndexDirectory) -> bool:
         """Whether some items of ``directory`` have no labels (and may be sources)."""
@@ -104,8 +118,9 @@ class LabelMatches:
 
 def label_rows(
     directory: IndexDirectory, conditions: tuple[LabelCondition, ...]
-) -> NDArray[np.int64]:
-    """Rows of ``directory`` whose ``label:overviews`` meet every condition.
+) -> tuple[NDArray[np.int64], pa.Array | None]:
+    """Rows of ``directory`` whose ``label:overviews`` meet every condition, sorted, and their
+    item ids when the label rows read hold them all (None otherwise).
 
     Only the row groups of ``labels.parquet`` that may hold the classes named are read (the
     table is sorted by class). The other items with labels list none of those classes, so
@@ -114,10 +129,10 @@ def label_rows(
     """
     if not directory.manifest.label_rows:
         # No labels here: the file is not even opened (imagery indexes searched by label).
-        return np.array([], dtype=np.int64)
+        return np.array([], dtype=np.int64), None
     names = sorted({name for condition in conditions for name in condition.names})
     shares = any(condition.share for condition in conditions)
-    columns = ["row", "name", "count", "value", *(["share"] if shares else [])]
+    columns = ["row", "id", "name", "count", "value", *(["share"] if shares else [])]
     groups = class_row_groups(directory, names)
     table = directory.labels.read_row_groups(groups, columns=columns)
     table = table.filter(pc.is_in(table["name"], arrow_values.strings(names)))
@@ -128,7 +143,7 @@ def label_rows(
         # Every condition fails for an item that lists none of its classes (it counts 0).
         candidates = arrow_values.distinct(rows)
     if not len(candidates):
-        return candidates
+        return candidates, None
     where = np.searchsorted(candidates, rows)
     count = pc.cast(table["count"], pa.float64())
     numbers = {False: _known(pc.coalesce(table["value"], count))}
@@ -146,7 +161,15 @@ def label_rows(
         known = np.bincount(where[mine & valid], minlength=len(candidates))
         totals[(listed > 0) & (known == 0)] = np.nan
         keep &= condition.compare(totals, condition.threshold)
-    return candidates[keep]
+    matched = candidates[keep]
+    listed_rows = np.zeros(len(candidates), dtype=bool)
+    listed_rows[where] = True
+    if not listed_rows[keep].all():
+        return matched, None  # some matched because of a class they do not list: no label row
+    # Each candidate's first label row gives its item id (every label row names its item).
+    first = np.full(len(candidates), len(rows), dtype=np.int64)
+    np.minimum.at(first, where, np.arange(len(rows)))
+    return matched, arrow_values.take_binary(table["id"], first[keep])
 
 
 def class_row_groups(directory: IndexDirectory, names: list[str]) -> list[int]:

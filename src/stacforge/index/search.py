@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from stacforge.errors import StacforgeError
 from stacforge.index import arrow_values, prune
-from stacforge.index.directory import IndexDirectory, read_rows, read_strings
+from stacforge.index.directory import IndexDirectory, read_rows
 from stacforge.index.discovery import index_directories
 from stacforge.index.hits import Hits
 from stacforge.index.item_search import ItemSearch
@@ -150,8 +150,7 @@ class Index:
     def id_arrays_query(self, query: Query) -> Iterator[pa.Array]:
         """The ids of a parsed query as Arrow string arrays, a block of matches at a time."""
         for hits in self._blocks(query):
-            directory = hits.directory
-            yield read_strings(directory.search, directory.search_offsets, hits.rows, "id")
+            yield hits.ids()
 
     def hrefs_query(self, query: Query) -> Iterator[str]:
         """:meth:`hrefs` of a parsed query."""
@@ -265,7 +264,7 @@ def _matches(
             matching = match_assets(rows)
             rows = arrow_values.distinct(arrow_values.to_numpy(matching["row"])).astype(np.int64)
         if len(rows):
-            yield Hits(directory, rows, matching)
+            yield Hits(directory, rows, matching, labelled)
 
 
 def _only(item_assets: dict[str, Any], wanted: Collection[str]) -> dict[str, Any]:
