@@ -134,7 +134,9 @@ def label_rows(
     shares = any(condition.share for condition in conditions)
     columns = ["row", "id", "name", "count", "value", *(["share"] if shares else [])]
     groups = class_row_groups(directory, names)
-    table = directory.labels.read_row_groups(groups, columns=columns)
+    # On the calling thread: starting Arrow's thread pool costs a cold search more than the
+    # one or two row groups it would read in parallel.
+    table = directory.labels.read_row_groups(groups, columns=columns, use_threads=False)
     table = table.filter(pc.is_in(table["name"], arrow_values.strings(names)))
     rows = arrow_values.to_numpy(table["row"])
     if any(condition.compare(0.0, condition.threshold) for condition in conditions):
