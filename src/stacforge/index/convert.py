@@ -275,14 +275,12 @@ class PreparedRows:
 
     Attributes:
         table: The rows kept, with their ``self`` links and ``bbox`` set.
-        kept: Their positions among the rows given.
         item_hrefs: Where each kept item lives.
         sources: The hrefs of each kept item's ``source`` links, resolved against it.
         rejected: The errors of the rows left out.
     """
 
     table: pa.Table
-    kept: list[int]
     item_hrefs: list[str]
     sources: list[list[str]]
     rejected: list[InputError]
@@ -295,8 +293,9 @@ def prepare_rows(
     :func:`prepare` sets on an item dict, in Arrow: the ``self`` link, a 2D ``bbox``, the
     ``collection`` where the row has none; and the ``source`` link hrefs.
 
-    A row without an id, or whose geometry is no readable WKB, is rejected on its own, as
-    :func:`prepare` rejects such an item.
+    A row without an id, whose geometry is no readable WKB or whose assets have a time that is
+    no timestamp is rejected on its own, as :func:`prepare` and :func:`convert` reject such an
+    item.
 
     Args:
         table: The rows, as read from the file.
@@ -316,6 +315,7 @@ def prepare_rows(
     ids = table["id"].to_pylist()
     wkb = table["geometry"].to_numpy(zero_copy_only=False)
     geometries = shapely.from_wkb(wkb, on_invalid="ignore")
+    bad_times = tables.asset_time_errors(table)
     rejected: list[InputError] = []
     kept: list[int] = []
     for i, (item_id, raw, geometry) in enumerate(zip(ids, wkb, geometries, strict=True)):
@@ -324,6 +324,8 @@ def prepare_rows(
         elif raw is not None and geometry is None:
             message = "item has no readable geometry"
             rejected.append(InputError(item_hrefs[i], message, record=f"item {item_id}"))
+        elif i in bad_times:
+            rejected.append(InputError(item_hrefs[i], bad_times[i], record=f"item {item_id}"))
         else:
             kept.append(i)
     if len(kept) < table.num_rows:
@@ -335,7 +337,7 @@ def prepare_rows(
         table = _with_collection(table, collection)
     links, sources = _with_self_links(table, hrefs_kept)
     table = table.set_column(table.schema.get_field_index("links"), "links", links)
-    return PreparedRows(table, kept, hrefs_kept, sources, rejected)
+    return PreparedRows(table, hrefs_kept, sources, rejected)
 
 
 def _depth(data_type: pa.DataType) -> int:

@@ -189,17 +189,6 @@ class IndexWriter:
         rows = convert.prepare_rows(table, item_hrefs, collection=collection, where=where)
         self._reject(rows.rejected)
         table = rows.table
-        if bad := tables.asset_time_errors(table):
-            self._reject(
-                [
-                    InputError(rows.item_hrefs[i], message, record=f"item {table['id'][i]}")
-                    for i, message in sorted(bad.items())
-                ]
-            )
-            keep = [i for i in range(table.num_rows) if i not in bad]
-            table = table.take(pa.array(keep, pa.int64()))
-            rows.item_hrefs = [rows.item_hrefs[i] for i in keep]
-            rows.sources = [rows.sources[i] for i in keep]
         if not table.num_rows:
             return
         try:
