@@ -24,7 +24,7 @@ from stacforge.crawl.client import (
 )
 from stacforge.crawl.documents import Document, FetchError, StacType, read_local, stac_type
 from stacforge.crawl.hrefs import start_href
-from stacforge.crawl.mirrors import mirror_items, mirror_rows, self_href
+from stacforge.crawl.mirrors import mirror_items, mirror_rows, self_href, unreadable
 from stacforge.crawl.normalize import normalize_item
 from stacforge.crawl.report import CrawlReport, Problem
 from stacforge.errors import InputError, StacforgeError
@@ -305,9 +305,7 @@ class Crawler:
             self._seen.difference_update(
                 item_hrefs[i] for i in range(taken, len(hrefs)) if hrefs[i] is not None
             )
-            if is_http(href):
-                await client.forget(href)
-            raise FetchError(href, error.message)
+            raise await unreadable(href, client, error)
 
     @contextlib.contextmanager
     def _sink_thread(self) -> Iterator[None]:

@@ -39,20 +39,15 @@ async def mirror_items(href: str, client: HttpClient) -> AsyncIterator[list[dict
             (also when a page fails its checksum part-way: the items before it were whole).
     """
     try:
-        if is_http(href):
-            body = await client.fetch_parsed(href, whole_parquet)
-            items = read_items(io.BytesIO(body), base=href)
+        source = await _fetched(href, client)
+        if isinstance(source, bytes):
+            items = read_items(io.BytesIO(source), base=href)
         else:
-            items = read_items(href)
+            items = read_items(source)
         while batch := await asyncio.to_thread(list, itertools.islice(items, _BATCH)):
             yield batch
     except (InputError, OSError, pa.ArrowException) as error:
-        # Damaged (a page fails its checksum) or unreadable: the cached copy must not be
-        # revalidated and reused by the next crawl.
-        if is_http(href):
-            await client.forget(href)
-        message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
-        raise FetchError(href, message) from error
+        raise await unreadable(href, client, error) from error
 
 
 async def mirror_rows(href: str, client: HttpClient) -> tuple[str | bytes, list[str]]:
@@ -65,18 +60,29 @@ async def mirror_rows(href: str, client: HttpClient) -> tuple[str | bytes, list[
         FetchError: The mirror cannot be fetched, or its links cannot be read.
     """
     try:
-        source: str | bytes
-        if is_http(href):
-            source = await client.fetch_parsed(href, whole_parquet)
-            opened: str | IO[bytes] = io.BytesIO(source)
-        else:
-            source = opened = href
+        source = await _fetched(href, client)
+        opened = io.BytesIO(source) if isinstance(source, bytes) else source
         return source, await asyncio.to_thread(_item_hrefs, opened, href)
     except (InputError, OSError, pa.ArrowException) as error:
-        if is_http(href):
-            await client.forget(href)
-        message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
-        raise FetchError(href, message) from error
+        raise await unreadable(href, client, error) from error
+
+
+async def _fetched(href: str, client: HttpClient) -> str | bytes:
+    """A mirror's bytes, fetched whole through ``client`` (and so its cache), or the path of
+    a local one (read in place)."""
+    if is_http(href):
+        return await client.fetch_parsed(href, whole_parquet)
+    return href
+
+
+async def unreadable(href: str, client: HttpClient, error: BaseException) -> FetchError:
+    """The error of a mirror that turned out damaged (a page fails its checksum) or
+    unreadable; a cached copy is dropped first, so that the next crawl does not revalidate and
+    reuse it."""
+    if is_http(href):
+        await client.forget(href)
+    message = error.message if isinstance(error, InputError) else f"unreadable ({error})"
+    return FetchError(href, message)
 
 
 def _item_hrefs(source: str | IO[bytes], href: str) -> list[str]:
