@@ -71,6 +71,14 @@ class CatalogServer:
     redirects: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     port: int = 0
+    _answered: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _answers: int = 0
+
+    def wait_for_answers(self, count: int, timeout: float = 60.0) -> bool:
+        """Blocks until ``count`` requests have been answered (False if ``timeout`` seconds,
+        a bound for a broken test, pass first)."""
+        with self._answered:
+            return self._answered.wait_for(lambda: self._answers >= count, timeout)
 
     def url(self, path: str = "") -> str:
         """The URL of ``path`` (relative to ``root``) on this server."""
@@ -115,6 +123,9 @@ class CatalogServer:
         record.status = response.status
         if isinstance(response, web.Response) and response.body:
             record.body_bytes = len(response.body)  # type: ignore[arg-type]
+        with self._answered:
+            self._answers += 1
+            self._answered.notify_all()
         return response
 
     async def _cut_connection(self, request: web.Request) -> web.StreamResponse:
